@@ -1,0 +1,170 @@
+//! Connections: the `DbConn` multi-backend connection, the r2d2 pool and [`Store`].
+//!
+//! The URL's scheme picks the backend (`postgres://` or `postgresql://` for PostgreSQL; a path or
+//! `sqlite://path` for SQLite), so a wrong Postgres URL reports the real connection error instead
+//! of diesel's generic "invalid connection url for multiconnection".
+
+use crate::StoreError;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use std::time::Duration;
+
+pub use multi::DbConn;
+
+/// Private so that the items diesel's derive generates stay out of the public API.
+mod multi {
+    use diesel::{PgConnection, SqliteConnection};
+
+    /// One connection to the engine database, whichever backend it is.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConn {
+        /// The embedded default.
+        Sqlite(SqliteConnection),
+        /// Production.
+        Pg(PgConnection),
+    }
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend for `url`.
+    pub fn of(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+/// Opens connections for the pool, dispatching on the URL's scheme.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+/// A connection could not be opened or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Opening failed.
+    #[error(transparent)]
+    Open(#[from] diesel::ConnectionError),
+    /// The set-up statements or the health check failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConn::Pg(PgConnection::establish(&self.url)?)),
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                let mut c = SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the single writer; the busy timeout makes writers
+                // wait instead of failing with "database is locked".
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        Ok(conn.batch_execute("SELECT 1")?)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// The engine's store: a pool of connections to one database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects to `url` with up to `max_size` pooled connections and runs pending migrations.
+    pub fn open(url: &str, max_size: u32) -> Result<Self, StoreError> {
+        let backend = Backend::of(url);
+        let manager = Manager {
+            url: url.to_owned(),
+            backend,
+        };
+        // SQLite has one writer at a time; more connections only add lock waits for writers.
+        let size = if backend == Backend::Sqlite {
+            max_size.clamp(1, 4)
+        } else {
+            max_size.max(1)
+        };
+        let pool = Pool::builder()
+            .max_size(size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let store = Self { pool, backend };
+        store.with_conn(crate::migrate::run)?;
+        Ok(store)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn get(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Connect(e.to_string()))
+    }
+
+    /// Runs `f` with a pooled connection on this thread (CLI and tests).
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.get()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` with a pooled connection on tokio's blocking pool, inside the caller's span.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            store.with_conn(f)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}

@@ -1,0 +1,5 @@
+//! One file per table family: row structs, borrowed `New*` inserts, and functions that take the
+//! connection first and return `Result<_, StoreError>`.
+
+pub mod audit;
+pub mod request;
