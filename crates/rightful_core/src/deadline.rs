@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Calendar {
     /// Extra closing days on top of weekends and French public holidays (configuration).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::tomldate::set")]
     pub extra_closed_days: BTreeSet<NaiveDate>,
 }
 
@@ -125,6 +125,7 @@ impl Pause {
 
 /// Deadline settings from configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeadlineRules {
     /// Working days: weekends, French holidays, extra closing days.
     #[serde(default)]

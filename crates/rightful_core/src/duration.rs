@@ -1,4 +1,4 @@
-//! Calendar durations ("12 months", "10 years", "30 days") and date arithmetic that counts months
+//! Calendar durations ("6 months", "2 years", "30 days") and date arithmetic that counts months
 //! the way Regulation (EEC, Euratom) 1182/71 Art. 3(2)(c) does: a period in months ends on the
 //! same date in the last month, or on that month's last day when the date does not exist there
 //! (31 January + 1 month = 28 or 29 February).
@@ -20,7 +20,7 @@ pub enum Unit {
     Years,
 }
 
-/// A whole number of days, months or years, written in configuration as `"12 months"`.
+/// A whole number of days, months or years, written in configuration as `"6 months"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CalendarDuration {
     /// How many units.
@@ -32,7 +32,7 @@ pub struct CalendarDuration {
 /// A duration that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a duration: write a whole number then days, months or years, e.g. \"12 months\""
+    "`{0}` is not a duration: write a whole number then days, months or years, e.g. \"6 months\""
 )]
 pub struct DurationParseError(pub String);
 

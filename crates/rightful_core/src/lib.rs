@@ -11,5 +11,6 @@ pub mod policy;
 pub mod register;
 pub mod retention;
 pub mod rights;
+pub mod tomldate;
 
 pub use policy::{Policy, PurposeId};

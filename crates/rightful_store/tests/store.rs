@@ -1,7 +1,11 @@
 //! Store tests: every test runs on SQLite, and on PostgreSQL too when `RIGHTFUL_TEST_PG_URL` is
 //! set (`make test` sets it); each uses a database of its own.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use diesel::connection::SimpleConnection;

@@ -21,7 +21,7 @@ pub(super) struct Controller {
     pub website: String,
     #[serde(default)]
     pub binding_language: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::tomldate::option")]
     pub policy_updated: Option<NaiveDate>,
     #[serde(default)]
     pub representative: Option<Party>,
@@ -62,9 +62,9 @@ pub(super) struct Purpose {
     pub sub_purposes: Vec<String>,
     #[serde(default)]
     pub dpv_purposes: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::tomldate::option")]
     pub created: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::tomldate::option")]
     pub updated: Option<NaiveDate>,
     #[serde(default)]
     pub legal_basis: Vec<Basis>,

@@ -174,3 +174,14 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, StoreError> {
     }
     Ok(audit::verify(&entries, Some((head_seq, &head_hash))))
 }
+
+/// The most recent entry with this action, if any.
+pub fn last_with_action(conn: &mut DbConn, action: &str) -> Result<Option<Entry>, StoreError> {
+    Ok(audit_entries::table
+        .filter(audit_entries::action.eq(action))
+        .order(audit_entries::seq.desc())
+        .select(AuditRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(AuditRow::into_entry))
+}

@@ -1,0 +1,92 @@
+#![doc = include_str!("../README.md")]
+//!
+//! Errors: settings return [`settings::SettingsError`] (naming the file or the variable), policy
+//! loading [`policy::LoadError`], the register [`register::RegisterError`], and the engine
+//! [`EngineError`], which wraps them and the store's errors.
+
+pub mod env;
+pub mod policy;
+pub mod register;
+pub mod settings;
+
+use rightful_core::Policy;
+use rightful_core::audit::EntryContent;
+use rightful_store::Store;
+use std::sync::Arc;
+
+/// Everything that can fail in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Settings.
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    /// The policy.
+    #[error(transparent)]
+    Policy(#[from] policy::LoadError),
+    /// The register export.
+    #[error(transparent)]
+    Register(#[from] register::RegisterError),
+    /// The engine's store.
+    #[error(transparent)]
+    Store(#[from] rightful_store::StoreError),
+    /// Files.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The running engine: settings, the validated policy and the store, shared by every handler.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// Settings.
+    pub settings: Arc<settings::Settings>,
+    /// The policy the engine enforces.
+    pub policy: Arc<Policy>,
+    /// The engine's own state.
+    pub store: Store,
+}
+
+impl Engine {
+    /// Loads the policy, opens (and migrates) the store, and records in the audit trail which
+    /// policy version is in force when it differs from the last one recorded (E4).
+    pub fn open(settings: settings::Settings) -> Result<Self, EngineError> {
+        let loaded = policy::load_dir(&settings.policy.dir)?;
+        let url = settings.database_url()?;
+        let store = Store::open(&url, settings.storage.pool_size)?;
+        let engine = Self {
+            settings: Arc::new(settings),
+            policy: Arc::new(loaded.policy),
+            store,
+        };
+        engine.record_policy_version(&loaded.digest)?;
+        Ok(engine)
+    }
+
+    fn record_policy_version(&self, digest: &str) -> Result<(), EngineError> {
+        let purposes = self.policy.purposes.len();
+        let digest = digest.to_owned();
+        self.store.with_conn(move |c| {
+            let last = rightful_store::models::audit::last_with_action(c, "policy.loaded")?;
+            if last.is_some_and(|e| e.content.target == digest) {
+                return Ok(());
+            }
+            rightful_store::models::audit::append(
+                c,
+                vec![EntryContent {
+                    at: chrono::Utc::now(),
+                    actor: "system".into(),
+                    action: "policy.loaded".into(),
+                    target: digest,
+                    reason: "the policy in force changed".into(),
+                    details: serde_json::json!({ "purposes.count": purposes }),
+                }],
+            )?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,303 @@
+//! Engine settings: `config/rightful.toml` (or `--config FILE`), then `RIGHTFUL_SECTION__KEY`
+//! overrides, deserialised once into [`Settings`] and passed explicitly; no global.
+
+use rightful_core::deadline::DeadlineRules;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The default settings file.
+pub const DEFAULT_FILE: &str = "config/rightful.toml";
+
+/// Settings problems, each naming the file or the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file cannot be read.
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid.
+    #[error("invalid settings ({origin}): {message}")]
+    Invalid {
+        /// The file, or the variable that broke it.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Largest accepted request body, in KiB.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_kib: usize,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+const fn default_body_limit() -> usize {
+    256
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            body_limit_kib: default_body_limit(),
+        }
+    }
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Where the embedded SQLite state lives.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The engine database; empty means `<data_dir>/rightful.sqlite3`. Use
+    /// `postgres://…` in production.
+    #[serde(default)]
+    pub database_url: String,
+    /// Pooled connections.
+    #[serde(default = "default_pool")]
+    pub pool_size: u32,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+const fn default_pool() -> u32 {
+    8
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            database_url: String::new(),
+            pool_size: default_pool(),
+        }
+    }
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    /// The directory with `controller.toml` and `purposes/`.
+    #[serde(default = "default_policy_dir")]
+    pub dir: PathBuf,
+}
+
+fn default_policy_dir() -> PathBuf {
+    PathBuf::from("config/policy")
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        Self {
+            dir: default_policy_dir(),
+        }
+    }
+}
+
+/// `[register]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSettings {
+    /// IRI under which the JSON-LD register names the controller's own nodes; empty means
+    /// `<controller website>/privacy/register`.
+    #[serde(default)]
+    pub base_iri: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    #[serde(default = "default_log_format")]
+    pub format: String,
+}
+
+fn default_log_format() -> String {
+    "text".into()
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: default_log_format(),
+        }
+    }
+}
+
+/// All settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP server.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// Engine state.
+    #[serde(default)]
+    pub storage: StorageSettings,
+    /// Policy location.
+    #[serde(default)]
+    pub policy: PolicySettings,
+    /// Register export.
+    #[serde(default)]
+    pub register: RegisterSettings,
+    /// Art. 12(3) deadlines: extra closing days, identity-pause window, answer-early target.
+    #[serde(default)]
+    pub deadlines: DeadlineRules,
+    /// Logs.
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+impl Settings {
+    /// Loads `file` (which must exist), or `config/rightful.toml` when present, or the defaults;
+    /// then applies `RIGHTFUL_SECTION__KEY` overrides.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let env_file = crate::env::var("RIGHTFUL_CONFIG").map(PathBuf::from);
+        let (path, required) = match file.map(Path::to_path_buf).or(env_file) {
+            Some(p) => (p, true),
+            None => (PathBuf::from(DEFAULT_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(SettingsError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        Self::from_parts(
+            &path.display().to_string(),
+            &text,
+            &crate::env::setting_overrides(),
+        )
+    }
+
+    /// Builds settings from a file's text and overrides `(variable, section, key, value)`.
+    pub fn from_parts(
+        origin: &str,
+        text: &str,
+        overrides: &[(String, String, String, String)],
+    ) -> Result<Self, SettingsError> {
+        let invalid = |origin: &str, message: String| SettingsError::Invalid {
+            origin: origin.to_owned(),
+            message,
+        };
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| invalid(origin, e.message().to_owned()))?;
+        for (var, section, key, raw) in overrides {
+            // A value that parses as TOML (numbers, booleans, arrays) keeps its type; anything
+            // else is a string.
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.clone()));
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(section_table) = entry.as_table_mut() else {
+                return Err(invalid(
+                    var,
+                    format!("`{section}` is not a settings section"),
+                ));
+            };
+            section_table.insert(key.clone(), value);
+        }
+        let name = if overrides.is_empty() {
+            origin.to_owned()
+        } else {
+            format!(
+                "{origin} with {}",
+                overrides
+                    .iter()
+                    .map(|o| o.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Self::deserialize(toml::Value::Table(table))
+            .map_err(|e| invalid(&name, e.message().to_owned()))
+    }
+
+    /// The engine database URL: `storage.database_url`, or the SQLite file in the data
+    /// directory (created if missing).
+    pub fn database_url(&self) -> Result<String, crate::EngineError> {
+        if !self.storage.database_url.is_empty() {
+            return Ok(self.storage.database_url.clone());
+        }
+        let dir = &self.storage.data_dir;
+        std::fs::create_dir_all(dir).map_err(|source| crate::EngineError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(dir.join("rightful.sqlite3").display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ov(var: &str, value: &str) -> (String, String, String, String) {
+        let rest = var.trim_start_matches("RIGHTFUL_").to_ascii_lowercase();
+        let (s, k) = rest.split_once("__").unwrap();
+        (var.into(), s.into(), k.into(), value.into())
+    }
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let s = Settings::from_parts("none", "", &[]).unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:8080");
+        assert_eq!(s.policy.dir, PathBuf::from("config/policy"));
+        assert_eq!(s.deadlines.identity_request_window_days, 5);
+    }
+
+    #[test]
+    fn environment_overrides_win_and_keep_their_types() {
+        let text = "[server]\nlisten = \"127.0.0.1:9000\"\n";
+        let s = Settings::from_parts(
+            "f.toml",
+            text,
+            &[
+                ov("RIGHTFUL_SERVER__LISTEN", "0.0.0.0:8081"),
+                ov("RIGHTFUL_STORAGE__POOL_SIZE", "3"),
+                ov("RIGHTFUL_DEADLINES__ANSWER_EARLY_DAYS", "10"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.server.listen, "0.0.0.0:8081");
+        assert_eq!(s.storage.pool_size, 3);
+        assert_eq!(s.deadlines.answer_early_days, 10);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_their_origin() {
+        let err = Settings::from_parts("f.toml", "[server]\nlisen = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("f.toml") && err.contains("lisen"), "{err}");
+        let err = Settings::from_parts("f.toml", "", &[ov("RIGHTFUL_STORAGE__POOL_SIZE", "many")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("RIGHTFUL_STORAGE__POOL_SIZE"), "{err}");
+    }
+}
