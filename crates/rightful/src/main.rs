@@ -1,0 +1,286 @@
+#![doc = include_str!("../README.md")]
+
+mod telemetry;
+
+use clap::{Args, Parser, Subcommand};
+use rightful_engine::register::Format;
+use rightful_engine::settings::Settings;
+use rightful_engine::{Engine, EngineError};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Rightful: a GDPR data-subject rights and compliance engine.
+#[derive(Debug, Parser)]
+#[command(name = "rightful", version, about)]
+struct Cli {
+    /// Settings file (default: config/rightful.toml when present, or $RIGHTFUL_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the HTTP server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Creates or updates the engine database, then exits.
+    Migrate {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// The register of processing activities (Art. 30).
+    Register {
+        #[command(subcommand)]
+        command: RegisterCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DataDir {
+    /// Where the embedded SQLite state lives (default ./data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PolicyDir {
+    /// The policy directory (default config/policy).
+    #[arg(long, value_name = "DIR")]
+    policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validates the policy and prints every problem; exits 1 if there is any.
+    Check {
+        #[command(flatten)]
+        dir: PolicyDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RegisterCommand {
+    /// Exports the register derived from the policy.
+    Export {
+        /// csv (CNIL layout), json, or jsonld (W3C DPV).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        dir: PolicyDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Checks the hash chain; names every altered, deleted, inserted or reordered entry; exits 1
+    /// if the trail is not intact.
+    Verify {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(
+    cli_config: Option<&std::path::Path>,
+    data: Option<&DataDir>,
+    policy: Option<&PolicyDir>,
+) -> Result<Settings, EngineError> {
+    let mut s = Settings::load(cli_config)?;
+    if let Some(dir) = data.and_then(|d| d.data_dir.clone()) {
+        s.storage.data_dir = dir;
+    }
+    if let Some(dir) = policy.and_then(|p| p.policy.clone()) {
+        s.policy.dir = dir;
+    }
+    Ok(s)
+}
+
+fn run(cli: Cli) -> Result<ExitCode, EngineError> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve { listen, data } => {
+            let mut s = settings(config, Some(&data), None)?;
+            if let Some(addr) = listen {
+                s.server.listen = addr;
+            }
+            telemetry::init_subscriber(telemetry::get_subscriber(
+                "info",
+                &s.log.format,
+                std::io::stderr,
+            ));
+            serve(s)
+        }
+        Command::Migrate { data } => {
+            let s = settings(config, Some(&data), None)?;
+            let store = rightful_store::Store::open(&s.database_url()?, 1)?;
+            println!("engine database is up to date ({:?})", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { dir },
+        } => {
+            let s = settings(config, None, Some(&dir))?;
+            policy_check(&s)
+        }
+        Command::Register {
+            command: RegisterCommand::Export { format, out, dir },
+        } => {
+            let s = settings(config, None, Some(&dir))?;
+            let format: Format = format.parse()?;
+            let policy = rightful_engine::policy::load_dir(&s.policy.dir)?.policy;
+            let base = rightful_engine::register::base_iri(&policy, &s.register.base_iri);
+            let warnings = match &out {
+                Some(path) => {
+                    let io = |source| EngineError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    };
+                    let mut file =
+                        std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+                    let w = rightful_engine::register::export(&policy, format, &base, &mut file)?;
+                    file.flush().map_err(io)?;
+                    eprintln!(
+                        "wrote the register ({} purposes) to {}",
+                        policy.purposes.len(),
+                        path.display()
+                    );
+                    w
+                }
+                None => rightful_engine::register::export(
+                    &policy,
+                    format,
+                    &base,
+                    &mut std::io::stdout().lock(),
+                )?,
+            };
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { data },
+        } => {
+            let s = settings(config, Some(&data), None)?;
+            let store = rightful_store::Store::open(&s.database_url()?, 1)?;
+            let v = store.with_conn(rightful_store::models::audit::verify)?;
+            if v.ok() {
+                println!("audit trail intact: {} entries", v.entries);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "audit trail NOT intact: {} entries checked, {} problem(s):",
+                    v.entries,
+                    v.problems.len()
+                );
+                for p in &v.problems {
+                    println!("  - {p}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+fn policy_check(s: &Settings) -> Result<ExitCode, EngineError> {
+    match rightful_engine::policy::load_dir(&s.policy.dir) {
+        Ok(loaded) => {
+            let p = &loaded.policy;
+            println!(
+                "policy OK: {} ({} purposes) in {}",
+                p.controller.party.name,
+                p.purposes.len(),
+                s.policy.dir.display()
+            );
+            for purpose in &p.purposes {
+                let bases: Vec<&str> = purpose.bases.iter().map(|b| b.basis.as_str()).collect();
+                println!(
+                    "  {:<24} {:<34} {}",
+                    purpose.id,
+                    bases.join(" | "),
+                    purpose.file
+                );
+            }
+            for w in rightful_core::register::check(p).warnings {
+                println!("warning: {w}");
+            }
+            println!("digest: {}", loaded.digest);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(rightful_engine::policy::LoadError::Invalid(errors)) => {
+            print!("{errors}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn serve(s: Settings) -> Result<ExitCode, EngineError> {
+    let listen = s.server.listen.clone();
+    let engine = Engine::open(s)?;
+    let listener = std::net::TcpListener::bind(&listen).map_err(|source| EngineError::Io {
+        path: listen.clone(),
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| EngineError::Io {
+        path: listen.clone(),
+        source,
+    })?;
+    println!("Rightful is listening on http://{addr}");
+    println!("  health:   http://{addr}/health");
+    println!("  register: http://{addr}/v1/register?format=csv   (also json, jsonld)");
+    tracing::info!(listen.addr = %addr, purposes.count = engine.policy.purposes.len(), "server started");
+    actix_web::rt::System::new()
+        .block_on(async move {
+            let server = rightful_api::serve(engine, listener)?;
+            server.await
+        })
+        .map_err(|source| EngineError::Io {
+            path: addr.to_string(),
+            source,
+        })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

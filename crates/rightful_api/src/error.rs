@@ -1,0 +1,101 @@
+//! The API's one error type and its code table.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use rightful_engine::register::RegisterError;
+use serde::Serialize;
+
+/// Every error an API handler can return.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The query string or body is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such route or resource.
+    #[error("no such resource")]
+    NotFound,
+    /// The register cannot be exported until the policy is completed.
+    #[error("{0}")]
+    RegisterIncomplete(String),
+    /// The engine database is unreachable.
+    #[error("the engine database is unavailable")]
+    Unavailable(String),
+    /// Anything else: logged, never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The status and stable code of each error: one exhaustive match, no default arm.
+    pub fn code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// The JSON body of every error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Stable snake_case code.
+    pub error: &'static str,
+    /// Human-readable message (no internals, no personal data).
+    pub message: String,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.code();
+        match self {
+            Self::Internal(cause) | Self::Unavailable(cause) => {
+                tracing::error!(error.code = code, error.cause = %cause, "request failed");
+            }
+            Self::BadRequest(_) | Self::NotFound | Self::RegisterIncomplete(_) => {}
+        }
+        HttpResponse::build(status).json(ErrorBody {
+            error: code,
+            message: self.to_string(),
+        })
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::UnknownFormat(_) => Self::BadRequest(e.to_string()),
+            RegisterError::Incomplete(_) => Self::RegisterIncomplete(e.to_string()),
+            RegisterError::Write(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<rightful_store::StoreError> for ApiError {
+    fn from(e: rightful_store::StoreError) -> Self {
+        match e {
+            rightful_store::StoreError::Connect(cause) => Self::Unavailable(cause),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_show_their_cause() {
+        let e = ApiError::Internal("password=hunter2 at db".into());
+        assert_eq!(e.to_string(), "internal error");
+        assert_eq!(e.code(), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        let e = ApiError::Unavailable("host db.internal refused".into());
+        assert!(!e.to_string().contains("db.internal"));
+    }
+}

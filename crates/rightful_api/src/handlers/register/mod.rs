@@ -1,0 +1,3 @@
+//! The register of processing activities.
+
+pub mod get;

@@ -1,0 +1,69 @@
+//! Every route, in one place.
+
+use crate::error::ApiError;
+use crate::handlers::{health, register};
+use actix_web::dev::{Service, ServiceRequest};
+use actix_web::{HttpRequest, web};
+use rightful_engine::Engine;
+use std::time::Instant;
+
+/// Registers every route and the JSON error handlers for `App::configure`.
+pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let limit = engine.settings.server.body_limit_kib * 1024;
+        cfg.app_data(engine)
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(limit)
+                    .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+            )
+            .service(
+                web::scope("")
+                    .wrap_fn(log_request)
+                    .route("/health", web::get().to(health::get_health))
+                    .route("/v1/register", web::get().to(register::get::get_register))
+                    .default_service(web::to(not_found)),
+            );
+    }
+}
+
+async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Logs each request by its route pattern (never the raw path or query, which may carry tokens
+/// or personal data), with status and duration.
+fn log_request<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<S::Response, S::Error>> + use<S>
+where
+    S: Service<
+            ServiceRequest,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        tracing::info!(
+            http.method = %method,
+            http.route = %route,
+            http.status = res.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(res)
+    }
+}
