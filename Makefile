@@ -1,0 +1,52 @@
+# Rightful — the commands a developer and CI use. `make check` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# PostgreSQL for the store and end-to-end tests: each test creates and drops its own database.
+RIGHTFUL_TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export RIGHTFUL_TEST_PG_URL
+
+# The core must stay free of I/O crates (STYLE §2 rule 2).
+FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx
+
+.PHONY: help run test check fmt fmt-check clippy doc deps-check build release
+
+help:
+	@echo "make run        start the server with the embedded SQLite state on 127.0.0.1:8080"
+	@echo "make test       run every test (SQLite always, PostgreSQL via RIGHTFUL_TEST_PG_URL)"
+	@echo "make check      what CI runs: fmt-check, clippy, doc, deps-check, test"
+
+run:
+	cargo run --quiet -p rightful -- serve
+
+build:
+	cargo build --workspace --all-targets
+
+release:
+	cargo build --release -p rightful
+
+test:
+	@if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --no-fail-fast; \
+	else \
+		cargo test --workspace --no-fail-fast; \
+	fi
+
+fmt:
+	cargo fmt --all
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+doc:
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+deps-check:
+	@found=$$(cargo tree -p rightful_core -e normal --prefix none --quiet | sed 's/ .*//' | sort -u | grep -Ex '$(FORBIDDEN_IN_CORE)' || true); \
+	if [ -n "$$found" ]; then echo "rightful_core must not depend on: $$found"; exit 1; fi; \
+	echo "deps-check: rightful_core has no I/O dependency"
+
+check: fmt-check clippy doc deps-check test
