@@ -9,7 +9,7 @@ export RIGHTFUL_TEST_PG_URL
 # The core must stay free of I/O crates (STYLE §2 rule 2).
 FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx
 
-.PHONY: help run test check fmt fmt-check clippy doc deps-check build release
+.PHONY: help run test check fmt fmt-check clippy doc deps-check jsonld-check build release
 
 help:
 	@echo "make run        start the server with the embedded SQLite state on 127.0.0.1:8080"
@@ -49,4 +49,9 @@ deps-check:
 	if [ -n "$$found" ]; then echo "rightful_core must not depend on: $$found"; exit 1; fi; \
 	echo "deps-check: rightful_core has no I/O dependency"
 
-check: fmt-check clippy doc deps-check test
+# Checklist G: the JSON-LD register expands with a real JSON-LD 1.1 processor (pyld, from PyPI).
+jsonld-check:
+	@python3 -c "import pyld" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyld
+	cargo run --quiet -p rightful -- register export --format jsonld | python3 tests/jsonld/check.py
+
+check: fmt-check clippy doc deps-check jsonld-check test
