@@ -388,7 +388,7 @@ fn erase_or_keep(
     {
         return Action::Keep {
             ground: KeepGround::LegalObligation,
-            reference: "the processing is required by law".into(),
+            reference: "Art. 17(3)(b): the processing is required by a legal obligation".into(),
             until,
         };
     }
@@ -451,14 +451,9 @@ pub fn plan(
                         },
                     },
                 },
-                RequestKind::Erasure => match whole_purpose(Right::Erasure) {
-                    Some(reason) if purpose.bases.iter().all(|b| b.basis == LegalBasis::LegalObligation) => Action::Keep {
-                        ground: KeepGround::LegalObligation,
-                        reference: reason,
-                        until: cat.retention.end(&present, &pf.events),
-                    },
-                    _ => erase_or_keep(purpose, cat, pf, &present, erasure_ground(purpose)),
-                },
+                // Legal-obligation processing, erasure exceptions and running contracts are kept
+                // by `erase_or_keep`, per data category (C3).
+                RequestKind::Erasure => erase_or_keep(purpose, cat, pf, &present, erasure_ground(purpose)),
                 RequestKind::Objection => {
                     if purpose.marketing {
                         // Art. 21(3): absolute, no balancing; keep only a suppression entry (C7).
