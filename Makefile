@@ -2,9 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# PostgreSQL for the store and end-to-end tests: each test creates and drops its own database.
+# PostgreSQL and MariaDB for the store, connector and end-to-end tests: each test creates and
+# drops its own database.
 RIGHTFUL_TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-export RIGHTFUL_TEST_PG_URL
+RIGHTFUL_TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
+export RIGHTFUL_TEST_PG_URL RIGHTFUL_TEST_MYSQL_URL
 
 # The core must stay free of I/O crates (STYLE §2 rule 2).
 FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod register;
 pub mod retention;
 pub mod rights;
+pub mod storemap;
 pub mod tomldate;
 
 pub use policy::{Policy, PurposeId};

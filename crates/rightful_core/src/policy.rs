@@ -1354,4 +1354,4 @@ pub(crate) fn parse_duration(s: &str) -> Result<CalendarDuration, String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,276 @@
+//! SQL per dialect, typed bound values, and the one place SQL text is executed ([`Exec`]).
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::ManageConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{
+    Connection, MysqlConnection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection,
+};
+use rightful_core::storemap::StoreKind;
+
+/// The three SQL dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL: `"ident"`, `$n`, `json_build_object`.
+    Postgres,
+    /// MySQL/MariaDB: `` `ident` ``, `?`, `JSON_OBJECT`.
+    Mysql,
+    /// SQLite: `"ident"`, `?`, `json_object`.
+    Sqlite,
+}
+
+impl Dialect {
+    /// The dialect of a URL, by scheme; anything else is a SQLite path.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Self::Mysql
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// The dialect a map's `kind` declares.
+    pub fn of_kind(kind: StoreKind) -> Self {
+        match kind {
+            StoreKind::Postgres => Self::Postgres,
+            StoreKind::Mysql => Self::Mysql,
+            StoreKind::Sqlite => Self::Sqlite,
+        }
+    }
+
+    /// Quotes an identifier. Names come only from the validated map (plain identifiers), and are
+    /// quoted anyway so that reserved words work.
+    pub fn quote(self, ident: &str) -> String {
+        match self {
+            Self::Mysql => format!("`{}`", ident.replace('`', "``")),
+            Self::Postgres | Self::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+        }
+    }
+
+    /// A JSON object of `(key, SQL expression)` pairs, as text.
+    pub fn json_object(self, pairs: &[(String, String)]) -> String {
+        let args: Vec<String> = pairs
+            .iter()
+            .map(|(k, e)| format!("'{}', {e}", k.replace('\'', "''")))
+            .collect();
+        match self {
+            Self::Postgres => format!("json_build_object({})::text", args.join(", ")),
+            Self::Mysql => format!("CAST(JSON_OBJECT({}) AS CHAR)", args.join(", ")),
+            Self::Sqlite => format!("json_object({})", args.join(", ")),
+        }
+    }
+
+    /// The SQL literal for boolean true.
+    pub fn true_literal(self) -> &'static str {
+        match self {
+            Self::Postgres => "TRUE",
+            Self::Mysql | Self::Sqlite => "1",
+        }
+    }
+}
+
+/// Builds placeholders in a dialect's style while collecting the bound values.
+#[derive(Debug)]
+pub struct Binds {
+    dialect: Dialect,
+    /// The values, in placeholder order.
+    pub values: Vec<Bind>,
+}
+
+impl Binds {
+    /// No values yet.
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds a value and returns its placeholder.
+    pub fn push(&mut self, v: Bind) -> String {
+        self.values.push(v);
+        match self.dialect {
+            Dialect::Postgres => format!("${}", self.values.len()),
+            Dialect::Mysql | Dialect::Sqlite => "?".to_owned(),
+        }
+    }
+}
+
+/// A bound value, typed like its column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bind {
+    /// Integer columns.
+    Int(i64),
+    /// Text columns.
+    Text(String),
+}
+
+#[derive(QueryableByName)]
+struct Doc {
+    #[diesel(sql_type = Text)]
+    doc: String,
+}
+
+/// Executes SQL text with bound values; implemented for each concrete connection. This is the
+/// only place in the crate that turns text into a statement.
+pub trait Exec {
+    /// Runs a query whose single column `doc` is text (a JSON object), returning the texts.
+    fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, diesel::result::Error>;
+    /// Runs a statement, returning the affected row count.
+    fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, diesel::result::Error>;
+}
+
+macro_rules! impl_exec {
+    ($conn:ty) => {
+        impl Exec for $conn {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "identifiers come from the validated map; values are bound"
+            )]
+            fn docs(
+                &mut self,
+                sql: &str,
+                binds: &[Bind],
+            ) -> Result<Vec<String>, diesel::result::Error> {
+                let mut q = diesel::sql_query(sql).into_boxed();
+                for b in binds {
+                    q = match b {
+                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
+                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                    };
+                }
+                Ok(q.load::<Doc>(self)?.into_iter().map(|d| d.doc).collect())
+            }
+
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "identifiers come from the validated map; values are bound"
+            )]
+            fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, diesel::result::Error> {
+                let mut q = diesel::sql_query(sql).into_boxed();
+                for b in binds {
+                    q = match b {
+                        Bind::Int(i) => q.bind::<BigInt, _>(*i),
+                        Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                    };
+                }
+                q.execute(self)
+            }
+        }
+    };
+}
+
+impl_exec!(PgConnection);
+impl_exec!(MysqlConnection);
+impl_exec!(SqliteConnection);
+
+/// A connection to a site store.
+pub enum SiteConn {
+    /// PostgreSQL.
+    Pg(PgConnection),
+    /// MySQL/MariaDB.
+    Mysql(MysqlConnection),
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+impl SiteConn {
+    /// Runs `f` inside one transaction; rolled back when it fails.
+    pub fn transaction<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Exec) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            Self::Pg(c) => c.transaction(|c| f(c)),
+            Self::Mysql(c) => c.transaction(|c| f(c)),
+            Self::Sqlite(c) => c.immediate_transaction(|c| f(c)),
+        }
+    }
+
+    /// The connection as an executor, outside a transaction.
+    pub fn exec(&mut self) -> &mut dyn Exec {
+        match self {
+            Self::Pg(c) => c,
+            Self::Mysql(c) => c,
+            Self::Sqlite(c) => c,
+        }
+    }
+}
+
+/// Opens connections for the pool by the URL's scheme, keeping the driver's real error.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    /// The URL.
+    pub url: String,
+}
+
+/// A connection could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Opening failed.
+    #[error(transparent)]
+    Open(#[from] diesel::ConnectionError),
+    /// Set-up failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl ManageConnection for Manager {
+    type Connection = SiteConn;
+    type Error = OpenError;
+
+    fn connect(&self) -> Result<SiteConn, OpenError> {
+        Ok(match Dialect::of_url(&self.url) {
+            Dialect::Postgres => SiteConn::Pg(PgConnection::establish(&self.url)?),
+            Dialect::Mysql => SiteConn::Mysql(MysqlConnection::establish(&self.url.replacen(
+                "mariadb://",
+                "mysql://",
+                1,
+            ))?),
+            Dialect::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                let mut c = SqliteConnection::establish(path)?;
+                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")?;
+                SiteConn::Sqlite(c)
+            }
+        })
+    }
+
+    fn is_valid(&self, conn: &mut SiteConn) -> Result<(), OpenError> {
+        match conn {
+            SiteConn::Pg(c) => c.batch_execute("SELECT 1")?,
+            SiteConn::Mysql(c) => c.batch_execute("SELECT 1")?,
+            SiteConn::Sqlite(c) => c.batch_execute("SELECT 1")?,
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, _conn: &mut SiteConn) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_per_dialect_and_placeholders_numbered() {
+        assert_eq!(Dialect::Postgres.quote("order"), "\"order\"");
+        assert_eq!(Dialect::Mysql.quote("order"), "`order`");
+        assert_eq!(Dialect::Mysql.quote("a`b"), "`a``b`");
+        let mut pg = Binds::new(Dialect::Postgres);
+        assert_eq!(pg.push(Bind::Int(1)), "$1");
+        assert_eq!(pg.push(Bind::Text("x".into())), "$2");
+        let mut my = Binds::new(Dialect::Mysql);
+        assert_eq!(my.push(Bind::Int(1)), "?");
+        assert_eq!(Dialect::of_url("postgresql://h/db"), Dialect::Postgres);
+        assert_eq!(Dialect::of_url("mysql://h/db"), Dialect::Mysql);
+        assert_eq!(Dialect::of_url("data/logs.sqlite3"), Dialect::Sqlite);
+    }
+}
