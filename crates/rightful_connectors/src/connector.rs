@@ -4,7 +4,7 @@ use crate::ConnectorError;
 use crate::schema::{self, ColType, LiveSchema};
 use crate::sql::{Bind, Binds, Dialect, Exec, Manager};
 use chrono::NaiveDate;
-use diesel::r2d2::{Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use rightful_core::policy::{CategoryId, FieldId, PurposeId};
 use rightful_core::retention::StartEvent;
 use rightful_core::rights::{Action, Plan, SubjectFacts};
@@ -174,17 +174,20 @@ impl Connector {
             store: map.name.clone(),
             message: e.to_string(),
         };
+        let manager = Manager {
+            url: url.to_owned(),
+        };
+        // One direct attempt first: the driver's real error, at once, instead of the pool's
+        // retries until its timeout.
+        let mut first = manager.connect().map_err(|e| unreachable(&e))?;
+        let live = schema::read(first.exec(), dialect).map_err(|e| unreachable(&e))?;
+        drop(first);
         let pool = Pool::builder()
             .max_size(4)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
-            .build(Manager {
-                url: url.to_owned(),
-            })
+            .build(manager)
             .map_err(|e| unreachable(&e))?;
-        let mut conn = pool.get().map_err(|e| unreachable(&e))?;
-        let live = schema::read(conn.exec(), dialect).map_err(|e| unreachable(&e))?;
-        drop(conn);
         let (problems, warnings) = schema::check(&map, &live);
         if !problems.is_empty() {
             return Err(ConnectorError::Schema {
