@@ -11,15 +11,28 @@ export RIGHTFUL_TEST_PG_URL RIGHTFUL_TEST_MYSQL_URL
 # The core must stay free of I/O crates (STYLE §2 rule 2).
 FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx
 
-.PHONY: help run test check fmt fmt-check clippy doc deps-check jsonld-check build release
+.PHONY: help run demo-seed test check fmt fmt-check clippy doc deps-check jsonld-check build release
 
 help:
 	@echo "make run        start the server with the embedded SQLite state on 127.0.0.1:8080"
+	@echo "make demo-seed  seed the demo site on PostgreSQL/MariaDB/SQLite (SCALE=N subjects)"
 	@echo "make test       run every test (SQLite always, PostgreSQL via RIGHTFUL_TEST_PG_URL)"
 	@echo "make check      what CI runs: fmt-check, clippy, doc, deps-check, test"
 
+# `make run`: every store of the demo site in SQLite files (no server needed), seeded once.
+DEMO_SQLITE := RIGHTFUL_STORE_SHOP_URL=sqlite://data/demo-sqlite/shop.sqlite3 \
+	RIGHTFUL_STORE_CMS_URL=sqlite://data/demo-sqlite/cms.sqlite3 \
+	RIGHTFUL_STORE_LOGS_URL=sqlite://data/demo-sqlite/logs.sqlite3
+
 run:
-	cargo run --quiet -p rightful -- serve
+	cargo build --quiet -p rightful
+	$(DEMO_SQLITE) ./target/debug/rightful demo seed --scale 1000 --if-missing
+	$(DEMO_SQLITE) ./target/debug/rightful stores check
+	$(DEMO_SQLITE) ./target/debug/rightful serve
+
+# The demo site on the real servers (shop on PostgreSQL, CMS on MariaDB, logs on SQLite).
+demo-seed:
+	cargo run --quiet --release -p rightful -- demo seed --scale $(or $(SCALE),100000) --reset
 
 build:
 	cargo build --workspace --all-targets

@@ -51,6 +51,52 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The site's data stores.
+    Stores {
+        #[command(subcommand)]
+        command: StoresCommand,
+    },
+    /// The demo site of the reference company.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoresCommand {
+    /// Checks every store map against the policy and its live database; exits 1 on any problem.
+    Check {
+        #[command(flatten)]
+        dir: PolicyDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Creates the demo site's tables in every store and fills them for N subjects.
+    Seed {
+        /// Number of subjects.
+        #[arg(long, default_value_t = 1000)]
+        scale: u64,
+        /// Access-log rows per subject.
+        #[arg(long, default_value_t = 50)]
+        logs_per_subject: u64,
+        /// Subjects per transaction.
+        #[arg(long, default_value_t = 50_000)]
+        chunk: u64,
+        /// Drop and recreate the demo tables when they exist.
+        #[arg(long, conflicts_with = "if_missing")]
+        reset: bool,
+        /// Leave stores that already hold the demo tables alone.
+        #[arg(long)]
+        if_missing: bool,
+        /// Seed only this store.
+        #[arg(long, value_name = "NAME")]
+        store: Option<String>,
+        #[command(flatten)]
+        dir: PolicyDir,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +236,34 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Stores {
+            command: StoresCommand::Check { dir },
+        } => {
+            let s = settings(config, None, Some(&dir))?;
+            stores_check(&s)
+        }
+        Command::Demo {
+            command:
+                DemoCommand::Seed {
+                    scale,
+                    logs_per_subject,
+                    chunk,
+                    reset,
+                    if_missing,
+                    store,
+                    dir,
+                },
+        } => {
+            let s = settings(config, None, Some(&dir))?;
+            let opts = rightful_engine::demo::SeedOptions {
+                scale,
+                logs_per_subject,
+                chunk: chunk.max(1),
+                reset,
+                if_missing,
+            };
+            demo_seed(&s, &opts, store.as_deref())
+        }
         Command::Audit {
             command: AuditCommand::Verify { data },
         } => {
@@ -212,6 +286,102 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             }
         }
     }
+}
+
+fn stores_check(s: &Settings) -> Result<ExitCode, EngineError> {
+    let policy = rightful_engine::policy::load_dir(&s.policy.dir)?.policy;
+    let stores = match rightful_engine::stores::load(s, &policy) {
+        Ok(stores) => stores,
+        Err(rightful_engine::stores::StoresError::Invalid(errors)) => {
+            print!("{errors}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let key = rightful_engine::stores::hash_key(s)?;
+    let mut ok = true;
+    for (name, outcome) in rightful_engine::stores::open_all(&stores, &key) {
+        match outcome {
+            Ok(c) => {
+                let tables = c.map().tables.len();
+                println!("store {name}: OK ({tables} tables)");
+                for w in &c.warnings {
+                    println!("  warning: {w}");
+                }
+            }
+            Err(e) => {
+                ok = false;
+                println!("{e}");
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn demo_seed(
+    s: &Settings,
+    opts: &rightful_engine::demo::SeedOptions,
+    only: Option<&str>,
+) -> Result<ExitCode, EngineError> {
+    let policy = rightful_engine::policy::load_dir(&s.policy.dir)?.policy;
+    let stores = rightful_engine::stores::load(s, &policy)?;
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:>6} [{bar:40}] {pos}/{len} subjects {per_sec} {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let mut total_rows = 0u64;
+    let started = std::time::Instant::now();
+    for store in stores
+        .iter()
+        .filter(|st| only.is_none_or(|o| o == st.map.name))
+    {
+        let bar = indicatif::ProgressBar::new(opts.scale)
+            .with_style(style.clone())
+            .with_prefix(store.map.name.clone());
+        let seeded = rightful_engine::demo::seed_store(
+            store,
+            &s.stores.demo_dir,
+            opts,
+            &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            },
+        )
+        .map_err(|e| EngineError::Io {
+            path: store.map.name.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        bar.finish_and_clear();
+        if seeded.skipped {
+            println!("{}: already seeded, left alone", seeded.store);
+            continue;
+        }
+        let rows: u64 = seeded.rows.iter().map(|r| r.1).sum();
+        total_rows += rows;
+        let detail: Vec<String> = seeded
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        println!(
+            "{}: {rows} rows in {:.1} s ({:.0} rows/s): {}",
+            seeded.store,
+            seeded.seconds,
+            rows as f64 / seeded.seconds.max(0.001),
+            detail.join(", ")
+        );
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {total_rows} rows in {secs:.1} s ({:.0} rows/s)",
+        total_rows as f64 / secs.max(0.001)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn policy_check(s: &Settings) -> Result<ExitCode, EngineError> {

@@ -16,6 +16,9 @@ use std::time::Duration;
 /// Identity values by kind (`email` → {…}, `customer_id` → {…}).
 pub type Identities = BTreeMap<String, BTreeSet<String>>;
 
+mod purge;
+pub use purge::{PurgeOptions, TablePurge};
+
 /// Rows per export page.
 const PAGE: i64 = 500;
 

@@ -9,7 +9,9 @@ pub mod schema;
 pub mod sql;
 pub mod testing;
 
-pub use connector::{Connector, ExportedRow, Found, Identities, TableHit};
+pub use connector::{
+    Connector, ExportedRow, Found, Identities, PurgeOptions, TableHit, TablePurge,
+};
 
 /// What can go wrong with a site store.
 #[derive(Debug, thiserror::Error)]

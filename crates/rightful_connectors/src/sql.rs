@@ -62,6 +62,15 @@ impl Dialect {
         }
     }
 
+    /// A bound `YYYY-MM-DD` text compared with a date or timestamp column.
+    pub fn date_param(self, placeholder: &str) -> String {
+        match self {
+            Self::Postgres | Self::Mysql => format!("CAST({placeholder} AS DATE)"),
+            // SQLite keeps dates as ISO text: a date-only bound compares correctly.
+            Self::Sqlite => placeholder.to_owned(),
+        }
+    }
+
     /// The SQL literal for boolean true.
     pub fn true_literal(self) -> &'static str {
         match self {

@@ -595,3 +595,260 @@ fn an_unreachable_store_is_a_clear_error_naming_the_store() {
         }
     }
 }
+
+mod purge {
+    use super::*;
+    use rightful_connectors::PurgeOptions;
+    use rightful_core::retention::Condition;
+
+    const CMS: &str = "
+INSERT INTO support_tickets (id, request_type, last_name, first_name, email, company_name, phone, country, message, camera_serial_number, created_at) VALUES
+ (1, 'repair', 'A', 'A', 's1@example.test', NULL, NULL, NULL, 'm', 'S1', '2021-11-26 23:00:00'),
+ (2, 'repair', 'B', 'B', 'c2@example.test', NULL, NULL, NULL, 'm', 'S2', '2021-11-27 08:00:00'),
+ (3, 'repair', 'C', 'C', 's3@example.test', NULL, NULL, NULL, 'm', 'S3', '2023-11-26 23:00:00'),
+ (4, 'repair', 'D', 'D', 's4@example.test', NULL, NULL, NULL, 'm', 'S4', '2023-11-27 00:00:00'),
+ (5, 'repair', 'E', 'E', 'c5@example.test', NULL, NULL, NULL, 'm', 'S5', '2023-01-01 10:00:00');
+INSERT INTO inquiries (id, nature, last_name, first_name, email, company_name, phone, country, message, created_at) VALUES
+ (1, 'quote', 'A', 'A', 'a@example.test', NULL, NULL, NULL, 'm', '2023-11-26 12:00:00'),
+ (2, 'quote', 'B', 'B', 'b@example.test', NULL, NULL, NULL, 'm', '2023-11-27 12:00:00');
+INSERT INTO technical_newsletter (id, email, subscribed_at, unsubscribed_at, restricted) VALUES
+ (1, 'a@example.test', '2020-01-01 00:00:00', '2026-11-26 10:00:00', 0),
+ (2, 'b@example.test', '2020-01-01 00:00:00', '2026-11-27 10:00:00', 0),
+ (3, 'c@example.test', '2010-01-01 00:00:00', NULL, 0);
+INSERT INTO commercial_newsletter (id, email, subscribed_at, unsubscribed_at, restricted) VALUES
+ (1, 'a@example.test', '2020-01-01 00:00:00', '2025-03-01 10:00:00', 0),
+ (2, 'b@example.test', '2020-01-01 00:00:00', NULL, 0);
+INSERT INTO consent_records (id, subscription_id, consented_at, consent_text_version) VALUES
+ (1, 1, '2020-01-01 00:00:00', 'v1'), (2, 2, '2020-01-01 00:00:00', 'v1');
+INSERT INTO blog_comments (id, post_slug, author_name, author_email, website, body, published_at, published) VALUES
+ (1, 'p', 'A', 'a@example.test', 'https://a.example', 'x', '2021-11-26 12:00:00', 1),
+ (2, 'p', 'B', 'b@example.test', 'https://b.example', 'y', '2021-11-27 12:00:00', 1);
+INSERT INTO site_admins (id, last_name, first_name, email, role_ended_at) VALUES
+ (1, 'Gone', 'G', 'g@example.test', '2026-01-31 18:00:00'), (2, 'Here', 'H', 'h@example.test', NULL);
+";
+
+    fn today() -> chrono::NaiveDate {
+        "2026-11-27".parse().unwrap()
+    }
+
+    fn remaining(c: &Connector, kind: &str, values: &[&str]) -> u64 {
+        let mut ids = Identities::new();
+        for v in values {
+            ids.entry(kind.into()).or_default().insert((*v).into());
+        }
+        c.discover(&ids).unwrap().hits.iter().map(|h| h.rows).sum()
+    }
+
+    fn customer_resolver() -> impl FnMut(&Condition, &Identities) -> Result<bool, ConnectorError> {
+        |cond, ids| match cond {
+            Condition::AppearsIn(p) if p.as_ref() == "orders" => Ok(ids
+                .get("email")
+                .is_some_and(|e| e.iter().any(|x| x.starts_with('c')))),
+            other => panic!("unexpected condition {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_rows_past_their_period_go_including_the_conditional_after_sales_rule() {
+        for site in sites(&[Dialect::Mysql, Dialect::Sqlite], "cms.mysql.sql", CMS) {
+            let c = open("cms", &site);
+            let policy = policy();
+            let dry = c
+                .purge(
+                    &policy,
+                    PurgeOptions {
+                        today: today(),
+                        batch: 2,
+                        dry_run: true,
+                    },
+                    &mut customer_resolver(),
+                )
+                .unwrap();
+            let predicted: BTreeMap<String, u64> =
+                dry.iter().map(|t| (t.table.clone(), t.rows)).collect();
+            assert_eq!(
+                remaining(&c, "camera_serial_number", &["S1", "S2", "S3", "S4", "S5"]),
+                5,
+                "a dry run changes nothing"
+            );
+            let real = c
+                .purge(
+                    &policy,
+                    PurgeOptions {
+                        today: today(),
+                        batch: 2,
+                        dry_run: false,
+                    },
+                    &mut customer_resolver(),
+                )
+                .unwrap();
+            let done: BTreeMap<String, u64> =
+                real.iter().map(|t| (t.table.clone(), t.rows)).collect();
+            assert_eq!(
+                done, predicted,
+                "{}: the dry run predicts the real run",
+                site.url
+            );
+            // After-sales: 5 years for a customer, 3 otherwise; the serial numbers name the rows.
+            assert_eq!(
+                remaining(&c, "camera_serial_number", &["S1"]),
+                0,
+                "stranger, past 5 years"
+            );
+            assert_eq!(
+                remaining(&c, "camera_serial_number", &["S2"]),
+                1,
+                "customer, just inside 5 years"
+            );
+            assert_eq!(
+                remaining(&c, "camera_serial_number", &["S3"]),
+                0,
+                "stranger, just past 3 years"
+            );
+            assert_eq!(
+                remaining(&c, "camera_serial_number", &["S4"]),
+                1,
+                "stranger, just inside 3 years"
+            );
+            assert_eq!(
+                remaining(&c, "camera_serial_number", &["S5"]),
+                1,
+                "customer, 4 years"
+            );
+            assert_eq!(done["support_tickets"], 2);
+            assert_eq!(done["inquiries"], 1, "3 years from the request");
+            assert_eq!(
+                done["technical_newsletter"], 1,
+                "until unsubscription: the day after"
+            );
+            assert_eq!(done["commercial_newsletter"], 1);
+            let commercial = real
+                .iter()
+                .find(|t| t.table == "commercial_newsletter")
+                .unwrap();
+            assert_eq!(
+                commercial.children,
+                vec![("consent_records".to_owned(), 1)],
+                "the consent record goes with its subscription"
+            );
+            assert_eq!(done["blog_comments"], 1, "5 years from publication");
+            assert_eq!(done["site_admins"], 1, "until the end of the role");
+            assert_eq!(
+                remaining(&c, "email", &["b@example.test"]),
+                5,
+                "{}: inquiry, both newsletters, consent record, comment",
+                site.url
+            );
+            assert!(
+                real.iter()
+                    .filter(|t| t.rows > 0)
+                    .all(|t| t.batches >= 1 && t.longest_batch_ms >= 0.0)
+            );
+            // A second run purges nothing more.
+            let again = c
+                .purge(
+                    &policy,
+                    PurgeOptions {
+                        today: today(),
+                        batch: 2,
+                        dry_run: false,
+                    },
+                    &mut customer_resolver(),
+                )
+                .unwrap();
+            assert!(again.iter().all(|t| t.rows == 0), "{again:?}");
+        }
+    }
+
+    #[test]
+    fn expired_orders_go_with_their_lines_invoices_and_deliveries_and_logs_after_twelve_months() {
+        let shop = "
+INSERT INTO customers (id, email, first_name, last_name, company_name, phone, address, delivery_address, created_at, restricted) VALUES
+ (1, 'ann@example.test', 'Ann', 'M', NULL, 'p', 'a', NULL, '2010-01-01 10:00:00', FALSE);
+INSERT INTO orders (id, customer_id, ordered_at, delivered_at, status, total_cents) VALUES
+ (10, 1, '2016-11-01 10:00:00', '2016-11-26 10:00:00', 'delivered', 1), (11, 1, '2016-11-02 10:00:00', '2016-11-27 10:00:00', 'delivered', 2),
+ (12, 1, '2010-11-02 10:00:00', NULL, 'paid', 3);
+INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES (100, 10, 'x', 1, 1), (110, 11, 'y', 1, 2);
+INSERT INTO invoices (id, order_id, number, issued_at, amount_cents, billing_name, billing_address) VALUES (1000, 10, 'F1', '2016-11-01 10:00:00', 1, 'n', 'a');
+INSERT INTO deliveries (id, order_id, carrier, tracking_number, address, shipped_at) VALUES (5000, 10, 'c', 't', 'a', '2016-11-03 10:00:00');
+";
+        for site in sites(
+            &[Dialect::Postgres, Dialect::Sqlite],
+            "shop.postgres.sql",
+            shop,
+        ) {
+            let c = open("shop", &site);
+            let report = c
+                .purge(
+                    &policy(),
+                    PurgeOptions {
+                        today: today(),
+                        batch: 10,
+                        dry_run: false,
+                    },
+                    &mut customer_resolver(),
+                )
+                .unwrap();
+            let orders = report.iter().find(|t| t.table == "orders").unwrap();
+            assert_eq!(
+                orders.rows, 1,
+                "{}: only the order delivered more than 10 years ago",
+                site.url
+            );
+            let mut children = orders.children.clone();
+            children.sort();
+            assert_eq!(
+                children,
+                vec![
+                    ("deliveries".to_owned(), 1),
+                    ("invoices".to_owned(), 1),
+                    ("order_lines".to_owned(), 1)
+                ]
+            );
+            let customers = report.iter().find(|t| t.table == "customers").unwrap();
+            assert!(
+                customers
+                    .skipped
+                    .as_deref()
+                    .is_some_and(|s| s.contains("end_of_contract")),
+                "{customers:?}"
+            );
+            assert_eq!(
+                remaining(&c, "customer_id", &["1"]),
+                1 + 2 + 1,
+                "customer, the two other orders, one line"
+            );
+        }
+        let logs = "
+INSERT INTO access_log (id, ip_address, ts, method, path, user_agent, status) VALUES
+ (1, '203.0.113.7', '2025-11-26 23:59:59', 'GET', '/', 'F', 200), (2, '203.0.113.7', '2025-11-27 00:00:00', 'GET', '/', 'F', 200);
+";
+        for site in sites(
+            &[Dialect::Sqlite, Dialect::Postgres],
+            "logs.sqlite.sql",
+            logs,
+        ) {
+            let c = open("logs", &site);
+            let report = c
+                .purge(
+                    &policy(),
+                    PurgeOptions {
+                        today: today(),
+                        batch: 1000,
+                        dry_run: false,
+                    },
+                    &mut customer_resolver(),
+                )
+                .unwrap();
+            assert_eq!(report[0].rows, 1, "{}", site.url);
+            assert_eq!(
+                report[0].cutoffs,
+                vec![(
+                    rightful_core::retention::StartEvent::Collection,
+                    "2025-11-26".parse().unwrap()
+                )]
+            );
+            assert_eq!(remaining(&c, "ip_address", &["203.0.113.7"]), 1);
+        }
+    }
+}

@@ -71,6 +71,16 @@ impl CalendarDuration {
         }
     }
 
+    /// About this duration before `to` (months clamped); [`crate::retention::Period::cutoff`]
+    /// refines it to the exact day.
+    pub fn before(self, to: NaiveDate) -> Option<NaiveDate> {
+        match self.unit {
+            Unit::Days => to.checked_sub_days(Days::new(u64::from(self.count))),
+            Unit::Months => sub_months(to, self.count),
+            Unit::Years => sub_months(to, self.count.checked_mul(12)?),
+        }
+    }
+
     /// The ISO 8601 form (`P12M`, `P10Y`, `P30D`) used by the JSON-LD register.
     pub fn iso8601(self) -> String {
         let letter = match self.unit {
@@ -80,6 +90,15 @@ impl CalendarDuration {
         };
         format!("P{}{letter}", self.count)
     }
+}
+
+/// `date` minus `months` calendar months, the day clamped to the target month's last day.
+pub fn sub_months(date: NaiveDate, months: u32) -> Option<NaiveDate> {
+    let total = i64::from(date.year()) * 12 + i64::from(date.month0()) - i64::from(months);
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month0 = u32::try_from(total.rem_euclid(12)).ok()?;
+    let last = last_day_of_month(year, month0 + 1)?;
+    NaiveDate::from_ymd_opt(year, month0 + 1, date.day().min(last))
 }
 
 /// `date` plus `months` calendar months; the day is clamped to the last day of the target month

@@ -105,6 +105,36 @@ impl Period {
     }
 }
 
+impl Period {
+    /// The event whose date the period runs from (or that ends an "until" rule).
+    pub fn event(&self) -> StartEvent {
+        match *self {
+            Self::For { from, .. } => from,
+            Self::Until { event } => event,
+        }
+    }
+
+    /// The latest event date that is past this period on `today`: a record whose event date is on
+    /// or before the cutoff is expired (the same test as [`RetentionRule::expired`], turned into
+    /// a bound a database can use).
+    pub fn cutoff(&self, today: NaiveDate) -> Option<NaiveDate> {
+        match *self {
+            Self::Until { .. } => today.pred_opt(),
+            Self::For { duration, .. } => {
+                let mut c = duration.before(today)?;
+                // Month clamping can put the estimate a few days off; step to the exact bound.
+                while duration.after(c)? >= today {
+                    c = c.pred_opt()?;
+                }
+                while duration.after(c.succ_opt()?)? < today {
+                    c = c.succ_opt()?;
+                }
+                Some(c)
+            }
+        }
+    }
+}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -284,6 +314,36 @@ mod tests {
         let unsubscribed = BTreeMap::from([(StartEvent::Withdrawal, d("2024-05-02"))]);
         assert!(rule.expired(&none, &unsubscribed, d("2024-05-03")));
         assert!(!rule.expired(&none, &unsubscribed, d("2024-05-02")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_cutoff_agrees_with_expiry(start in 0i64..20_000, today in 0i64..20_000, n in 0u32..30, unit in 0u8..3) {
+            let base = d("2000-01-01");
+            let (start, today) = (base + chrono::Duration::days(start), base + chrono::Duration::days(today));
+            let duration = match unit { 0 => CalendarDuration::days(n * 13), 1 => CalendarDuration::months(n), _ => CalendarDuration::years(n % 12) };
+            let period = Period::For { duration, from: StartEvent::Request };
+            let rule = RetentionRule::simple(period);
+            let events = BTreeMap::from([(StartEvent::Request, start)]);
+            let expired = rule.expired(&BTreeSet::new(), &events, today);
+            proptest::prop_assert_eq!(start <= period.cutoff(today).unwrap(), expired);
+        }
+    }
+
+    #[test]
+    fn until_rules_cut_off_the_day_before_today() {
+        let p = Period::Until {
+            event: StartEvent::Withdrawal,
+        };
+        assert_eq!(p.cutoff(d("2026-03-01")), Some(d("2026-02-28")));
+        assert_eq!(
+            Period::For {
+                duration: CalendarDuration::months(12),
+                from: StartEvent::Collection
+            }
+            .cutoff(d("2026-11-27")),
+            Some(d("2025-11-26"))
+        );
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! loading [`policy::LoadError`], the register [`register::RegisterError`], and the engine
 //! [`EngineError`], which wraps them and the store's errors.
 
+pub mod demo;
 pub mod env;
 pub mod policy;
 pub mod register;
 pub mod settings;
+pub mod stores;
 
 use rightful_core::Policy;
 use rightful_core::audit::EntryContent;
@@ -29,6 +31,12 @@ pub enum EngineError {
     /// The engine's store.
     #[error(transparent)]
     Store(#[from] rightful_store::StoreError),
+    /// Store maps.
+    #[error(transparent)]
+    Stores(#[from] stores::StoresError),
+    /// A site store.
+    #[error(transparent)]
+    Connector(#[from] rightful_connectors::ConnectorError),
     /// Files.
     #[error("{path}: {source}")]
     Io {

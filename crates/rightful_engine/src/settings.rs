@@ -111,6 +111,39 @@ impl Default for PolicySettings {
     }
 }
 
+/// `[stores]`: the site's data stores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoresSettings {
+    /// The directory of store maps (`<name>.toml`).
+    #[serde(default = "default_stores_dir")]
+    pub dir: PathBuf,
+    /// URL per store name, overriding the map's `url` (the map's `url_env` variable wins over
+    /// both). `make run` points every store at a SQLite file of the demo site.
+    #[serde(default)]
+    pub urls: std::collections::BTreeMap<String, String>,
+    /// Where the demo site's schemas and generators live.
+    #[serde(default = "default_demo_dir")]
+    pub demo_dir: PathBuf,
+}
+
+fn default_stores_dir() -> PathBuf {
+    PathBuf::from("config/stores")
+}
+fn default_demo_dir() -> PathBuf {
+    PathBuf::from("demo")
+}
+
+impl Default for StoresSettings {
+    fn default() -> Self {
+        Self {
+            dir: default_stores_dir(),
+            urls: Default::default(),
+            demo_dir: default_demo_dir(),
+        }
+    }
+}
+
 /// `[register]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,6 +191,9 @@ pub struct Settings {
     /// Register export.
     #[serde(default)]
     pub register: RegisterSettings,
+    /// The site's data stores.
+    #[serde(default)]
+    pub stores: StoresSettings,
     /// Art. 12(3) deadlines: extra closing days, identity-pause window, answer-early target.
     #[serde(default)]
     pub deadlines: DeadlineRules,

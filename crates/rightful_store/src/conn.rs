@@ -117,7 +117,11 @@ impl Store {
             backend,
         };
         // One direct attempt first: the driver's real error at once, not the pool's retries.
-        drop(manager.connect().map_err(|e| StoreError::Connect(e.to_string()))?);
+        drop(
+            manager
+                .connect()
+                .map_err(|e| StoreError::Connect(e.to_string()))?,
+        );
         // SQLite has one writer at a time; more connections only add lock waits for writers.
         let size = if backend == Backend::Sqlite {
             max_size.clamp(1, 4)

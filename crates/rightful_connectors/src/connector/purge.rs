@@ -1,0 +1,405 @@
+//! Retention purge (Art. 5(1)(e)): deletes the rows whose retention period has run out, in
+//! bounded batches (each its own short transaction), children before parents. A rule that
+//! depends on the subject's presence in another purpose (after-sales: 5 years for a customer,
+//! otherwise 3) is settled row by row through a resolver the caller provides, only for rows in
+//! the window where the answer matters.
+
+use super::{Connector, Identities};
+use crate::ConnectorError;
+use crate::sql::{Bind, Binds, Exec};
+use chrono::NaiveDate;
+use rightful_core::Policy;
+use rightful_core::retention::{Condition, Period, RetentionRule, StartEvent};
+use rightful_core::storemap::TableMap;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// Purge options.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeOptions {
+    /// The day the periods are measured against.
+    pub today: NaiveDate,
+    /// Rows deleted per batch (per transaction).
+    pub batch: usize,
+    /// Count what would go, change nothing.
+    pub dry_run: bool,
+}
+
+/// What the purge did (or would do) in one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePurge {
+    /// Table.
+    pub table: String,
+    /// Rows past their period (deleted unless dry run), not counting child rows.
+    pub rows: u64,
+    /// Child rows deleted with them, per table.
+    pub children: Vec<(String, u64)>,
+    /// The cut-off date of each period applied, with its event.
+    pub cutoffs: Vec<(StartEvent, NaiveDate)>,
+    /// Batches run.
+    pub batches: u64,
+    /// The longest batch, in milliseconds.
+    pub longest_batch_ms: f64,
+    /// Why the table was not purged on its own, when it was not.
+    pub skipped: Option<String>,
+}
+
+/// Answers whether a condition holds for the subject of a row (e.g. "appears in orders").
+pub type Resolver<'a> = dyn FnMut(&Condition, &Identities) -> Result<bool, ConnectorError> + 'a;
+
+fn next_day(d: NaiveDate) -> String {
+    d.succ_opt().unwrap_or(d).format("%Y-%m-%d").to_string()
+}
+
+impl Connector {
+    /// The retention rule of a table: the rule of its data categories (they share one in the
+    /// maps we ship; when they differ, the longest-lived category decides, so nothing is purged
+    /// early).
+    fn table_rule(&self, policy: &Policy, t: &TableMap, today: NaiveDate) -> Option<RetentionRule> {
+        let purpose = policy.purpose(t.purpose.as_ref())?;
+        let rules: Vec<&RetentionRule> = t
+            .categories()
+            .iter()
+            .filter_map(|c| purpose.category(c.as_ref()))
+            .map(|c| &c.retention)
+            .collect();
+        rules
+            .into_iter()
+            .min_by_key(|r| r.default.cutoff(today).unwrap_or(today))
+            .cloned()
+    }
+
+    /// Purges every table of the store that holds the date its rule runs from.
+    pub fn purge(
+        &self,
+        policy: &Policy,
+        opts: PurgeOptions,
+        resolver: &mut Resolver<'_>,
+    ) -> Result<Vec<TablePurge>, ConnectorError> {
+        let mut report = Vec::new();
+        for t in &self.map.tables {
+            let mut out = TablePurge {
+                table: t.name.clone(),
+                rows: 0,
+                children: Vec::new(),
+                cutoffs: Vec::new(),
+                batches: 0,
+                longest_batch_ms: 0.0,
+                skipped: None,
+            };
+            let Some(rule) = self.table_rule(policy, t, opts.today) else {
+                if t.parent.is_some() {
+                    out.skipped = Some("its rows go with their parent's".into());
+                } else {
+                    out.skipped = Some("no data category with a retention rule".into());
+                }
+                report.push(out);
+                continue;
+            };
+            let periods: Vec<Period> = std::iter::once(rule.default)
+                .chain(rule.cases.iter().map(|c| c.period))
+                .collect();
+            let event = rule.default.event();
+            let column = t
+                .columns
+                .iter()
+                .find(|c| c.event == Some(event))
+                .map(|c| c.name.clone());
+            let same_event = periods.iter().all(|p| p.event() == event);
+            let (Some(column), true) = (column, same_event) else {
+                out.skipped = Some(if t.parent.is_some() {
+                    format!(
+                        "no `{}` date in this table: its rows go with their parent's",
+                        event.as_str()
+                    )
+                } else {
+                    format!(
+                        "no `{}` date in this table; purge it from the table that holds it",
+                        event.as_str()
+                    )
+                });
+                report.push(out);
+                continue;
+            };
+            let cutoffs: Vec<NaiveDate> = periods
+                .iter()
+                .filter_map(|p| p.cutoff(opts.today))
+                .collect();
+            let (Some(earliest), Some(latest)) =
+                (cutoffs.iter().min().copied(), cutoffs.iter().max().copied())
+            else {
+                continue;
+            };
+            out.cutoffs = periods
+                .iter()
+                .zip(&cutoffs)
+                .map(|(p, c)| (p.event(), *c))
+                .collect();
+            // Rows past even the longest period go whatever the conditions say.
+            self.purge_where(t, &column, None, earliest, opts, &mut out)?;
+            if latest > earliest {
+                self.purge_window(t, &column, &rule, earliest, opts, resolver, &mut out)?;
+            }
+            report.push(out);
+        }
+        Ok(report)
+    }
+
+    /// Deletes, batch by batch, the rows with `after < column <= upto` (dates).
+    fn purge_where(
+        &self,
+        t: &TableMap,
+        column: &str,
+        after: Option<NaiveDate>,
+        upto: NaiveDate,
+        opts: PurgeOptions,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        let mut conn = self.conn()?;
+        let key_ty = self.col_type(&t.name, &t.key);
+        let condition = |binds: &mut Binds| {
+            let mut sql = format!(
+                "{col} IS NOT NULL AND {col} < {}",
+                self.dialect
+                    .date_param(&binds.push(Bind::Text(next_day(upto)))),
+                col = self.q(column)
+            );
+            if let Some(a) = after {
+                sql.push_str(&format!(
+                    " AND {} >= {}",
+                    self.q(column),
+                    self.dialect
+                        .date_param(&binds.push(Bind::Text(next_day(a))))
+                ));
+            }
+            sql
+        };
+        if opts.dry_run {
+            let mut binds = Binds::new(self.dialect);
+            let sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {}",
+                self.dialect.json_object(&[("n".into(), "COUNT(*)".into())]),
+                self.q(&t.name),
+                condition(&mut binds)
+            );
+            let docs = conn
+                .exec()
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))?;
+            out.rows += docs
+                .first()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                .map_or(0, |v| super::json_u64(v.get("n")));
+            return Ok(());
+        }
+        loop {
+            let mut binds = Binds::new(self.dialect);
+            let sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {} ORDER BY {} LIMIT {}",
+                self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
+                self.q(&t.name),
+                condition(&mut binds),
+                self.q(&t.key),
+                opts.batch.max(1)
+            );
+            let keys: Vec<Bind> = conn
+                .exec()
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))?
+                .iter()
+                .filter_map(|d| {
+                    serde_json::from_str::<Value>(d)
+                        .ok()
+                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, key_ty)))
+                })
+                .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let n = keys.len();
+            self.delete_batch(&mut conn, t, keys, out)?;
+            if n < opts.batch.max(1) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Rows between the longest and the shortest period: each one's period depends on a
+    /// condition about its subject, asked of the resolver.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces are distinct"
+    )]
+    fn purge_window(
+        &self,
+        t: &TableMap,
+        column: &str,
+        rule: &RetentionRule,
+        earliest: NaiveDate,
+        opts: PurgeOptions,
+        resolver: &mut Resolver<'_>,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        let mut conn = self.conn()?;
+        let key_ty = self.col_type(&t.name, &t.key);
+        let latest = std::iter::once(rule.default)
+            .chain(rule.cases.iter().map(|c| c.period))
+            .filter_map(|p| p.cutoff(opts.today))
+            .max()
+            .unwrap_or(earliest);
+        let mut pairs = vec![
+            ("k".to_owned(), self.q(&t.key)),
+            ("d".to_owned(), self.q(column)),
+        ];
+        pairs.extend(
+            t.identities()
+                .map(|(col, _)| (format!("i_{col}"), self.q(col))),
+        );
+        let mut after_key: Option<Bind> = None;
+        loop {
+            let mut binds = Binds::new(self.dialect);
+            let mut sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {col} >= {} AND {col} < {}",
+                self.dialect.json_object(&pairs),
+                self.q(&t.name),
+                self.dialect
+                    .date_param(&binds.push(Bind::Text(next_day(earliest)))),
+                self.dialect
+                    .date_param(&binds.push(Bind::Text(next_day(latest)))),
+                col = self.q(column)
+            );
+            if let Some(k) = &after_key {
+                sql.push_str(&format!(
+                    " AND {} > {}",
+                    self.q(&t.key),
+                    binds.push(k.clone())
+                ));
+            }
+            sql.push_str(&format!(
+                " ORDER BY {} LIMIT {}",
+                self.q(&t.key),
+                opts.batch.max(1)
+            ));
+            let docs = conn
+                .exec()
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))?;
+            let page = docs.len();
+            let mut expired = Vec::new();
+            for doc in docs {
+                let Ok(Value::Object(row)) = serde_json::from_str::<Value>(&doc) else {
+                    continue;
+                };
+                let Some(key) = row.get("k").and_then(|k| super::json_to_bind(k, key_ty)) else {
+                    continue;
+                };
+                after_key = Some(key.clone());
+                let Some(date) = super::json_date(row.get("d")) else {
+                    continue;
+                };
+                let mut ids = Identities::new();
+                for (col, kind) in t.identities() {
+                    if let Some(v) = row.get(&format!("i_{col}")).and_then(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| v.as_i64().map(|i| i.to_string()))
+                    }) {
+                        ids.entry(kind.to_owned()).or_default().insert(v);
+                    }
+                }
+                let mut period = rule.default;
+                for case in &rule.cases {
+                    if resolver(&case.condition, &ids)? {
+                        period = case.period;
+                        break;
+                    }
+                }
+                if period.cutoff(opts.today).is_some_and(|c| date <= c) {
+                    expired.push(key);
+                }
+            }
+            if opts.dry_run {
+                out.rows += expired.len() as u64;
+            } else if !expired.is_empty() {
+                self.delete_batch(&mut conn, t, expired, out)?;
+            }
+            if page < opts.batch.max(1) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Deletes `keys` of `t` and every row hanging off them, in one transaction.
+    fn delete_batch(
+        &self,
+        conn: &mut super::PooledConnection<crate::sql::Manager>,
+        t: &TableMap,
+        keys: Vec<Bind>,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        let started = Instant::now();
+        let mut children: Vec<(String, u64)> = Vec::new();
+        let n = self.transaction(conn, |c| self.delete_subtree(c, t, &keys, &mut children))?;
+        out.rows += n;
+        for (table, rows) in children {
+            match out.children.iter_mut().find(|(t, _)| *t == table) {
+                Some(slot) => slot.1 += rows,
+                None => out.children.push((table, rows)),
+            }
+        }
+        out.batches += 1;
+        out.longest_batch_ms = out
+            .longest_batch_ms
+            .max(started.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
+    }
+
+    fn delete_subtree(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        keys: &[Bind],
+        deleted: &mut Vec<(String, u64)>,
+    ) -> Result<u64, ConnectorError> {
+        for child in self.map.children(&t.name) {
+            let Some(link) = &child.parent else { continue };
+            let child_ty = self.col_type(&child.name, &child.key);
+            let mut binds = Binds::new(self.dialect);
+            let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+            let sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {} IN ({})",
+                self.dialect
+                    .json_object(&[("k".into(), self.q(&child.key))]),
+                self.q(&child.name),
+                self.q(&link.column),
+                ph.join(", ")
+            );
+            let child_keys: BTreeSet<Bind> = c
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&child.name))?
+                .iter()
+                .filter_map(|d| {
+                    serde_json::from_str::<Value>(d)
+                        .ok()
+                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
+                })
+                .collect();
+            if !child_keys.is_empty() {
+                let child_keys: Vec<Bind> = child_keys.into_iter().collect();
+                let n = self.delete_subtree(c, child, &child_keys, deleted)?;
+                deleted.push((child.name.clone(), n));
+            }
+        }
+        let mut binds = Binds::new(self.dialect);
+        let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+        let sql = format!(
+            "DELETE FROM {} WHERE {} IN ({})",
+            self.q(&t.name),
+            self.q(&t.key),
+            ph.join(", ")
+        );
+        Ok(c.run(&sql, &binds.values)
+            .map_err(self.query_err(&t.name))? as u64)
+    }
+}

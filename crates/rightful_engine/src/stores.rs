@@ -1,0 +1,133 @@
+//! The site's data stores: maps loaded from `config/stores/*.toml` and checked against the
+//! policy, each with the URL in force and the secret of the `hash` erasure strategy.
+
+use crate::settings::Settings;
+use rightful_connectors::Connector;
+use rightful_core::Policy;
+use rightful_core::policy::PolicyErrors;
+use rightful_core::storemap::{self, StoreMap};
+use std::path::Path;
+
+/// The variable holding the secret of the keyed-hash erasure strategy.
+pub const HASH_KEY_VAR: &str = "RIGHTFUL_HASH_KEY";
+
+/// Why the store maps could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StoresError {
+    /// A file or the directory cannot be read.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// Path.
+        path: String,
+        /// Cause.
+        message: String,
+    },
+    /// Maps that do not fit the policy (every problem).
+    #[error("{0}")]
+    Invalid(PolicyErrors),
+}
+
+/// A store map with the URL in force.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The validated map.
+    pub map: StoreMap,
+    /// Where it is: the map's `url_env` variable, else `[stores.urls]`, else the map's `url`.
+    pub url: String,
+}
+
+/// Loads every `*.toml` in the stores directory, checked against the policy.
+pub fn load(settings: &Settings, policy: &Policy) -> Result<Vec<Store>, StoresError> {
+    let dir = &settings.stores.dir;
+    let read_err = |p: &Path, e: &dyn std::fmt::Display| StoresError::Read {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| read_err(dir, &e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for path in paths {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&path).map_err(|e| read_err(&path, &e))?;
+        match storemap::load(&name, &path.display().to_string(), &text, policy) {
+            Ok(map) => {
+                let from_env = map
+                    .url_env
+                    .as_deref()
+                    .and_then(crate::env::var)
+                    .filter(|v| !v.is_empty());
+                let url = from_env
+                    .or_else(|| settings.stores.urls.get(&name).cloned())
+                    .unwrap_or_else(|| map.url.clone());
+                out.push(Store { map, url });
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(StoresError::Invalid(PolicyErrors(errors)))
+    }
+}
+
+/// The hash secret: `RIGHTFUL_HASH_KEY`, else a random key kept in `<data_dir>/hash.key`
+/// (created on first use, readable by the owner only).
+pub fn hash_key(settings: &Settings) -> Result<Vec<u8>, crate::EngineError> {
+    if let Some(k) = crate::env::var(HASH_KEY_VAR).filter(|k| k.len() >= 16) {
+        return Ok(k.into_bytes());
+    }
+    let dir = &settings.storage.data_dir;
+    let path = dir.join("hash.key");
+    let io = |source| crate::EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(k) = std::fs::read(&path) {
+        return Ok(k);
+    }
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+    .into_bytes();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    use std::io::Write;
+    opts.open(&path)
+        .and_then(|mut f| f.write_all(&key))
+        .map_err(io)?;
+    Ok(key)
+}
+
+/// Opens a connector for each store, checking each map against its live schema; returns every
+/// store's outcome so that one unreachable store does not hide the others.
+pub fn open_all(
+    stores: &[Store],
+    key: &[u8],
+) -> Vec<(
+    String,
+    Result<Connector, rightful_connectors::ConnectorError>,
+)> {
+    stores
+        .iter()
+        .map(|s| {
+            (
+                s.map.name.clone(),
+                Connector::open(s.map.clone(), &s.url, key.to_vec()),
+            )
+        })
+        .collect()
+}
