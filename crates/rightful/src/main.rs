@@ -70,6 +70,17 @@ enum StoresCommand {
         #[command(flatten)]
         dir: PolicyDir,
     },
+    /// Finds a subject in every store and prints row counts per table (never values) and timings.
+    Find {
+        /// An identity, as KIND=VALUE (e.g. email=ann@example.com); repeat for several.
+        #[arg(long = "id", value_name = "KIND=VALUE", required = true)]
+        ids: Vec<String>,
+        /// Run discovery and export this many times and print timing percentiles.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        #[command(flatten)]
+        dir: PolicyDir,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +248,12 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Stores {
+            command: StoresCommand::Find { ids, repeat, dir },
+        } => {
+            let s = settings(config, None, Some(&dir))?;
+            stores_find(&s, &ids, repeat)
+        }
+        Command::Stores {
             command: StoresCommand::Check { dir },
         } => {
             let s = settings(config, None, Some(&dir))?;
@@ -320,6 +337,64 @@ fn stores_check(s: &Settings) -> Result<ExitCode, EngineError> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn stores_find(s: &Settings, ids: &[String], repeat: u32) -> Result<ExitCode, EngineError> {
+    let mut identities = rightful_connectors::Identities::new();
+    for id in ids {
+        let Some((kind, value)) = id.split_once('=') else {
+            eprintln!("error: `--id` takes KIND=VALUE");
+            return Ok(ExitCode::from(2));
+        };
+        identities
+            .entry(kind.to_owned())
+            .or_default()
+            .insert(value.to_owned());
+    }
+    let policy = rightful_engine::policy::load_dir(&s.policy.dir)?.policy;
+    let stores = rightful_engine::stores::load(s, &policy)?;
+    let key = rightful_engine::stores::hash_key(s)?;
+    let mut connectors = Vec::new();
+    for (name, c) in rightful_engine::stores::open_all(&stores, &key) {
+        match c {
+            Ok(c) => connectors.push(c),
+            Err(e) => println!("{name}: {e}"),
+        }
+    }
+    let mut times = Vec::new();
+    let mut last = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let started = std::time::Instant::now();
+        last.clear();
+        let mut exported = 0u64;
+        for c in &connectors {
+            let found = c.discover(&identities)?;
+            exported += c.export(&found, &mut |_| Ok(()))?;
+            last.push(found);
+        }
+        times.push((started.elapsed().as_secs_f64() * 1000.0, exported));
+    }
+    for found in &last {
+        for h in &found.hits {
+            println!(
+                "{:<8} {:<24} {:<22} {:>8} rows",
+                found.store, h.table, h.purpose, h.rows
+            );
+        }
+    }
+    let mut ms: Vec<f64> = times.iter().map(|t| t.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "discover + export across {} stores: {} rows; {} runs: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        connectors.len(),
+        times.last().map_or(0, |t| t.1),
+        ms.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn demo_seed(
