@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod env;
 pub mod policy;
+pub mod processors;
 pub mod register;
 pub mod settings;
 pub mod stores;

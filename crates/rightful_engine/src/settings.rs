@@ -122,6 +122,9 @@ pub struct StoresSettings {
     /// both). `make run` points every store at a SQLite file of the demo site.
     #[serde(default)]
     pub urls: std::collections::BTreeMap<String, String>,
+    /// The directory of outside processors (`<recipient>.toml`), notified under Art. 19.
+    #[serde(default = "default_processors_dir")]
+    pub processors_dir: PathBuf,
     /// Where the demo site's schemas and generators live.
     #[serde(default = "default_demo_dir")]
     pub demo_dir: PathBuf,
@@ -129,6 +132,9 @@ pub struct StoresSettings {
 
 fn default_stores_dir() -> PathBuf {
     PathBuf::from("config/stores")
+}
+fn default_processors_dir() -> PathBuf {
+    PathBuf::from("config/processors")
 }
 fn default_demo_dir() -> PathBuf {
     PathBuf::from("demo")
@@ -139,6 +145,7 @@ impl Default for StoresSettings {
         Self {
             dir: default_stores_dir(),
             urls: Default::default(),
+            processors_dir: default_processors_dir(),
             demo_dir: default_demo_dir(),
         }
     }

@@ -79,8 +79,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Art. 19 notifications of processors and recipients, and manual tasks.
+    processor_notifications (id) {
+        /// UUID.
+        id -> Text,
+        /// The request.
+        request_id -> Text,
+        /// Recipient id from the policy.
+        recipient -> Text,
+        /// erasure, rectification, restriction.
+        event -> Text,
+        /// webhook or manual.
+        channel -> Text,
+        /// acknowledged, failed, manual_pending, manual_done.
+        status -> Text,
+        /// Delivery attempts.
+        attempts -> Integer,
+        /// Last HTTP status.
+        last_status -> Nullable<Integer>,
+        /// Last error (no personal data).
+        last_error -> Nullable<Text>,
+        /// Due date of a manual task.
+        due_on -> Nullable<Date>,
+        /// Created, UTC.
+        created_at -> Timestamp,
+        /// Last change, UTC.
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
-diesel::allow_tables_to_appear_in_same_query!(requests, request_events);
+diesel::joinable!(processor_notifications -> requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(requests, request_events, processor_notifications);
 
 /// Every table and its columns, as declared above, for the schema parity test.
 pub const TABLES: &[(&str, &[&str])] = &[
@@ -124,4 +155,21 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("audit_head", &["id", "seq", "hash"]),
+    (
+        "processor_notifications",
+        &[
+            "id",
+            "request_id",
+            "recipient",
+            "event",
+            "channel",
+            "status",
+            "attempts",
+            "last_status",
+            "last_error",
+            "due_on",
+            "created_at",
+            "updated_at",
+        ],
+    ),
 ];

@@ -2,4 +2,5 @@
 //! connection first and return `Result<_, StoreError>`.
 
 pub mod audit;
+pub mod notification;
 pub mod request;
