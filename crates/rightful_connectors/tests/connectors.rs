@@ -518,6 +518,70 @@ fn rectification_reaches_every_table_holding_the_field() {
 }
 
 #[test]
+fn rectification_reaches_the_shop_too() {
+    for site in sites(
+        &[Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite],
+        "shop.postgres.sql",
+        SHOP_FIXTURE,
+    ) {
+        let c = open("shop", &site);
+        let found = c.discover(&ids(&[("email", "ann@example.test")])).unwrap();
+        let mut facts = SubjectFacts::default();
+        found.add_facts(&mut facts);
+        let fields = ["email", "phone"]
+            .into_iter()
+            .map(|f| FieldId::parse(f).unwrap())
+            .collect();
+        let plan = plan(
+            &policy(),
+            &RequestKind::Rectification { fields },
+            &facts,
+            None,
+        );
+        let values = BTreeMap::from([
+            (
+                FieldId::parse("email").unwrap(),
+                "ann.martin@example.test".to_owned(),
+            ),
+            (
+                FieldId::parse("phone").unwrap(),
+                "+33 6 99 99 99 99".to_owned(),
+            ),
+        ]);
+        let applied = c.rectify(&found, &plan, &values).unwrap();
+        assert_eq!(
+            applied.changes,
+            vec![("customers".to_owned(), "rectify", 1)],
+            "{}",
+            site.url
+        );
+        let moved = c
+            .discover(&ids(&[("email", "ann.martin@example.test")]))
+            .unwrap();
+        assert_eq!(
+            rows(&moved),
+            rows(&found),
+            "{}: the same rows, under the new address",
+            site.url
+        );
+        let mut text = String::new();
+        c.export(&moved, &mut |r| {
+            text.push_str(&format!("{r:?}"));
+            Ok(())
+        })
+        .unwrap();
+        assert!(text.contains("+33 6 99 99 99 99") && !text.contains("+33 6 00 00 00 01"));
+        assert!(
+            c.discover(&ids(&[("email", "bob@example.test")]))
+                .unwrap()
+                .hit("customers")
+                .is_some(),
+            "Bob is untouched"
+        );
+    }
+}
+
+#[test]
 fn restriction_is_recorded_where_the_store_has_a_flag_and_reported_elsewhere() {
     for site in sites(
         &[Dialect::Postgres, Dialect::Sqlite],

@@ -17,6 +17,19 @@ use rightful_core::audit::EntryContent;
 use rightful_store::Store;
 use std::sync::Arc;
 
+/// The `*.toml` files of a directory, sorted by name (policy purposes, store maps, processors).
+pub(crate) fn toml_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
 /// Everything that can fail in the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

@@ -44,22 +44,10 @@ fn read(path: &Path) -> Result<Source, LoadError> {
 pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
     let controller = read(&dir.join("controller.toml"))?;
     let purposes_dir = dir.join("purposes");
-    let entries = std::fs::read_dir(&purposes_dir).map_err(|source| LoadError::Read {
+    let paths = crate::toml_files(&purposes_dir).map_err(|source| LoadError::Read {
         path: purposes_dir.display().to_string(),
         source,
     })?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| LoadError::Read {
-            path: purposes_dir.display().to_string(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            paths.push(path);
-        }
-    }
-    paths.sort();
     let purposes = paths
         .iter()
         .map(|p| read(p))

@@ -134,14 +134,9 @@ struct RawManual {
 /// configured becomes a manual task (returned as a warning), so that no notification is lost.
 pub fn load(dir: &Path, policy: &Policy) -> Result<(Vec<Processor>, Vec<String>), EngineError> {
     let mut warnings = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(paths) = crate::toml_files(dir) else {
         return Ok((Vec::new(), warnings));
     };
-    let mut paths: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
     let mut errors = Vec::new();
     let mut out = Vec::new();
     for path in paths {

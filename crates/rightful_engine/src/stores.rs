@@ -43,12 +43,7 @@ pub fn load(settings: &Settings, policy: &Policy) -> Result<Vec<Store>, StoresEr
         path: p.display().to_string(),
         message: e.to_string(),
     };
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| read_err(dir, &e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+    let paths = crate::toml_files(dir).map_err(|e| read_err(dir, &e))?;
     let mut errors = Vec::new();
     let mut out = Vec::new();
     for path in paths {
