@@ -31,6 +31,9 @@ impl TestApp {
         settings.policy.dir = root().join("config/policy");
         settings.storage.database_url = db.url.clone();
         settings.storage.pool_size = 2;
+        // Keys and files of the data directory stay out of the source tree.
+        settings.storage.data_dir =
+            std::env::temp_dir().join(format!("rightful-app-{}", std::process::id()));
         let engine = Engine::open(settings)?;
         Ok(Self { engine, db })
     }

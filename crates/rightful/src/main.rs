@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: StoresCommand,
     },
+    /// Staff accounts (DPO, auditors).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// The demo site of the reference company.
     Demo {
         #[command(subcommand)]
@@ -80,6 +85,21 @@ enum StoresCommand {
         repeat: u32,
         #[command(flatten)]
         dir: PolicyDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Adds an account; the password comes from RIGHTFUL_STAFF_PASSWORD or the first line of
+    /// standard input (never from the command line, where other users could read it).
+    Add {
+        /// Login name.
+        username: String,
+        /// dpo or auditor.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -246,6 +266,44 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
                 eprintln!("warning: {w}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    username,
+                    role,
+                    data,
+                },
+        } => {
+            let s = settings(config, Some(&data), None)?;
+            let Some(role) = rightful_engine::auth::Role::parse(&role) else {
+                eprintln!("error: --role is dpo or auditor");
+                return Ok(ExitCode::from(2));
+            };
+            let password = match rightful_engine::env::var("RIGHTFUL_STAFF_PASSWORD") {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|source| EngineError::Io {
+                            path: "stdin".into(),
+                            source,
+                        })?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let engine = Engine::open(s)?;
+            match rightful_engine::auth::add_staff(&engine, &username, role, &password) {
+                Ok(()) => {
+                    println!("added {} account `{username}`", role.as_str());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Stores {
             command: StoresCommand::Find { ids, repeat, dir },

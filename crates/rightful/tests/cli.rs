@@ -222,3 +222,38 @@ fn a_missing_config_file_named_on_the_command_line_is_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/rightful.toml"));
 }
+
+#[test]
+fn staff_add_reads_the_password_from_standard_input_and_refuses_a_duplicate() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_str().unwrap();
+    let add = |name: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rightful"))
+            .args(["staff", "add", name, "--role", "dpo", "--data-dir", data])
+            .current_dir(root())
+            .env_remove("RIGHTFUL_STAFF_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough password\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = add("alice");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(stdout(&first).contains("added dpo account `alice`"));
+    let again = add("alice");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}

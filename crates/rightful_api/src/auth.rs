@@ -1,13 +1,17 @@
 //! Role extractors: a handler names the role it needs as an argument, so a required role cannot be
-//! forgotten. Today every route is public; the staff roles (`dpo`, `auditor`) arrive with staff
-//! authentication.
+//! forgotten (`_: Auth<Dpo>`). Staff send `Authorization: Bearer <token>` from
+//! `POST /v1/auth/token`. A missing or invalid token is 401, a token of the wrong role 403.
 
+use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, web};
+use rightful_engine::Engine;
+use rightful_engine::auth::{Claims, Role};
 use std::future::{Ready, ready};
+use std::marker::PhantomData;
 
 /// The route needs no authentication: it serves no personal data (health, the register of
-/// processing activities, which describes processing and names no data subject).
+/// processing activities, which describes processing and names no data subject, sign-in).
 #[derive(Debug, Clone, Copy)]
 pub struct Public;
 
@@ -17,5 +21,83 @@ impl FromRequest for Public {
 
     fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(Ok(Self))
+    }
+}
+
+/// A role a route can require.
+pub trait RequiredRole {
+    /// Its name in errors.
+    const NAME: &'static str;
+    /// Whether a token of `role` may call the route.
+    fn allows(role: Role) -> bool;
+}
+
+/// The DPO and privacy staff: the request queue and its decisions.
+#[derive(Debug)]
+pub struct Dpo;
+
+impl RequiredRole for Dpo {
+    const NAME: &'static str = "dpo";
+    fn allows(role: Role) -> bool {
+        role == Role::Dpo
+    }
+}
+
+/// Read-only accountability: the register, the audit trail and its verification. The DPO may
+/// read them too.
+#[derive(Debug)]
+pub struct Auditor;
+
+impl RequiredRole for Auditor {
+    const NAME: &'static str = "auditor";
+    fn allows(role: Role) -> bool {
+        matches!(role, Role::Auditor | Role::Dpo)
+    }
+}
+
+/// A verified staff token of a role that `R` allows.
+#[derive(Debug)]
+pub struct Auth<R> {
+    /// The token's claims (who is acting, for the audit trail).
+    pub claims: Claims,
+    role: PhantomData<R>,
+}
+
+impl<R> Auth<R> {
+    /// The actor as written in the audit trail: `dpo:<staff id>`.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.claims.role.as_str(), self.claims.sub)
+    }
+}
+
+fn check<R: RequiredRole>(req: &HttpRequest) -> Result<Auth<R>, ApiError> {
+    let engine = req
+        .app_data::<web::Data<Engine>>()
+        .ok_or_else(|| ApiError::Internal("engine missing".into()))?;
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthenticated)?;
+    let claims = engine
+        .auth
+        .verify(token.trim())
+        .map_err(|_| ApiError::Unauthenticated)?;
+    if !R::allows(claims.role) {
+        return Err(ApiError::Forbidden(R::NAME));
+    }
+    Ok(Auth {
+        claims,
+        role: PhantomData,
+    })
+}
+
+impl<R: RequiredRole> FromRequest for Auth<R> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(check::<R>(req))
     }
 }

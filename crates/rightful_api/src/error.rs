@@ -14,6 +14,15 @@ pub enum ApiError {
     /// No such route or resource.
     #[error("no such resource")]
     NotFound,
+    /// No valid staff token.
+    #[error("a valid staff token is required")]
+    Unauthenticated,
+    /// The token's role may not call this route.
+    #[error("this route needs the `{0}` role")]
+    Forbidden(&'static str),
+    /// Wrong username or password (never says which).
+    #[error("invalid username or password")]
+    InvalidCredentials,
     /// The register cannot be exported until the policy is completed.
     #[error("{0}")]
     RegisterIncomplete(String),
@@ -31,6 +40,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -58,7 +70,12 @@ impl ResponseError for ApiError {
             Self::Internal(cause) | Self::Unavailable(cause) => {
                 tracing::error!(error.code = code, error.cause = %cause, "request failed");
             }
-            Self::BadRequest(_) | Self::NotFound | Self::RegisterIncomplete(_) => {}
+            Self::BadRequest(_)
+            | Self::NotFound
+            | Self::Unauthenticated
+            | Self::Forbidden(_)
+            | Self::InvalidCredentials
+            | Self::RegisterIncomplete(_) => {}
         }
         HttpResponse::build(status).json(ErrorBody {
             error: code,
@@ -73,6 +90,18 @@ impl From<RegisterError> for ApiError {
             RegisterError::UnknownFormat(_) => Self::BadRequest(e.to_string()),
             RegisterError::Incomplete(_) => Self::RegisterIncomplete(e.to_string()),
             RegisterError::Write(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<rightful_engine::auth::AuthError> for ApiError {
+    fn from(e: rightful_engine::auth::AuthError) -> Self {
+        use rightful_engine::auth::AuthError as A;
+        match e {
+            A::InvalidCredentials => Self::InvalidCredentials,
+            A::InvalidToken => Self::Unauthenticated,
+            A::Invalid(m) => Self::BadRequest(m),
+            A::Engine(e) => Self::Internal(e.to_string()),
         }
     }
 }

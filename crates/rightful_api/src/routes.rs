@@ -1,7 +1,7 @@
 //! Every route, in one place.
 
 use crate::error::ApiError;
-use crate::handlers::{health, register};
+use crate::handlers::{audit, auth, health, register, requests};
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{HttpRequest, web};
 use rightful_engine::Engine;
@@ -27,6 +27,10 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                     .wrap_fn(log_request)
                     .route("/health", web::get().to(health::get_health))
                     .route("/v1/register", web::get().to(register::get::get_register))
+                    .route("/v1/auth/token", web::post().to(auth::token::post_token))
+                    .route("/v1/audit", web::get().to(audit::get::get_audit))
+                    .route("/v1/audit/verify", web::get().to(audit::verify::get_verify))
+                    .route("/v1/requests", web::get().to(requests::list::list_requests))
                     .default_service(web::to(not_found)),
             );
     }

@@ -4,11 +4,13 @@
 //! loading [`policy::LoadError`], the register [`register::RegisterError`], and the engine
 //! [`EngineError`], which wraps them and the store's errors.
 
+pub mod auth;
 pub mod demo;
 pub mod env;
 pub mod policy;
 pub mod processors;
 pub mod register;
+pub mod secrets;
 pub mod settings;
 pub mod stores;
 
@@ -70,6 +72,8 @@ pub struct Engine {
     pub policy: Arc<Policy>,
     /// The engine's own state.
     pub store: Store,
+    /// Staff token keys.
+    pub auth: Arc<auth::TokenKeys>,
 }
 
 impl Engine {
@@ -79,10 +83,16 @@ impl Engine {
         let loaded = policy::load_dir(&settings.policy.dir)?;
         let url = settings.database_url()?;
         let store = Store::open(&url, settings.storage.pool_size)?;
+        let auth = Arc::new(auth::TokenKeys::new(&secrets::load_or_create(
+            &settings,
+            auth::JWT_SECRET_VAR,
+            "jwt.key",
+        )?));
         let engine = Self {
             settings: Arc::new(settings),
             policy: Arc::new(loaded.policy),
             store,
+            auth,
         };
         engine.record_policy_version(&loaded.digest)?;
         Ok(engine)

@@ -74,37 +74,9 @@ pub fn load(settings: &Settings, policy: &Policy) -> Result<Vec<Store>, StoresEr
     }
 }
 
-/// The hash secret: `RIGHTFUL_HASH_KEY`, else a random key kept in `<data_dir>/hash.key`
-/// (created on first use, readable by the owner only).
+/// The hash secret: `RIGHTFUL_HASH_KEY`, else a random key kept in `<data_dir>/hash.key`.
 pub fn hash_key(settings: &Settings) -> Result<Vec<u8>, crate::EngineError> {
-    if let Some(k) = crate::env::var(HASH_KEY_VAR).filter(|k| k.len() >= 16) {
-        return Ok(k.into_bytes());
-    }
-    let dir = &settings.storage.data_dir;
-    let path = dir.join("hash.key");
-    let io = |source| crate::EngineError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Ok(k) = std::fs::read(&path) {
-        return Ok(k);
-    }
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let key = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-    .into_bytes();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    use std::io::Write;
-    opts.open(&path)
-        .and_then(|mut f| f.write_all(&key))
-        .map_err(io)?;
-    Ok(key)
+    crate::secrets::load_or_create(settings, HASH_KEY_VAR, "hash.key")
 }
 
 /// Opens a connector for each store, checking each map against its live schema; returns every

@@ -109,6 +109,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Staff accounts (DPO, auditors).
+    staff (id) {
+        /// UUID.
+        id -> Text,
+        /// Login name.
+        username -> Text,
+        /// `dpo` or `auditor`.
+        role -> Text,
+        /// Argon2 PHC string.
+        password_hash -> Text,
+        /// Created, UTC.
+        created_at -> Timestamp,
+        /// Disabled accounts cannot sign in.
+        disabled -> Bool,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(requests, request_events, processor_notifications);
@@ -155,6 +173,17 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("audit_head", &["id", "seq", "hash"]),
+    (
+        "staff",
+        &[
+            "id",
+            "username",
+            "role",
+            "password_hash",
+            "created_at",
+            "disabled",
+        ],
+    ),
     (
         "processor_notifications",
         &[

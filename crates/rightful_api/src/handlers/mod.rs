@@ -1,4 +1,7 @@
 //! One module per area, one file per endpoint.
 
+pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod register;
+pub mod requests;

@@ -4,3 +4,4 @@
 pub mod audit;
 pub mod notification;
 pub mod request;
+pub mod staff;

@@ -1,0 +1,4 @@
+//! The audit trail, for auditors.
+
+pub mod get;
+pub mod verify;

@@ -1,0 +1,3 @@
+//! Staff sign-in.
+
+pub mod token;

@@ -1,0 +1,3 @@
+//! The DPO's request queue.
+
+pub mod list;
