@@ -2,4 +2,5 @@
 
 mod http;
 mod register;
+mod requests;
 mod staff;

@@ -20,6 +20,12 @@ pub enum ApiError {
     /// The token's role may not call this route.
     #[error("this route needs the `{0}` role")]
     Forbidden(&'static str),
+    /// The lifecycle forbids this step.
+    #[error("{0}")]
+    InvalidTransition(String),
+    /// An extension after the first month, or a second one (A4).
+    #[error("{0}")]
+    ExtensionRefused(String),
     /// Wrong username or password (never says which).
     #[error("invalid username or password")]
     InvalidCredentials,
@@ -43,6 +49,8 @@ impl ApiError {
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::InvalidTransition(_) => (StatusCode::CONFLICT, "invalid_transition"),
+            Self::ExtensionRefused(_) => (StatusCode::CONFLICT, "extension_refused"),
             Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -75,6 +83,8 @@ impl ResponseError for ApiError {
             | Self::Unauthenticated
             | Self::Forbidden(_)
             | Self::InvalidCredentials
+            | Self::InvalidTransition(_)
+            | Self::ExtensionRefused(_)
             | Self::RegisterIncomplete(_) => {}
         }
         HttpResponse::build(status).json(ErrorBody {
@@ -102,6 +112,21 @@ impl From<rightful_engine::auth::AuthError> for ApiError {
             A::InvalidToken => Self::Unauthenticated,
             A::Invalid(m) => Self::BadRequest(m),
             A::Engine(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<rightful_engine::intake::IntakeError> for ApiError {
+    fn from(e: rightful_engine::intake::IntakeError) -> Self {
+        use rightful_core::deadline::ExtensionError;
+        use rightful_engine::intake::IntakeError as I;
+        match e {
+            I::Invalid(m) => Self::BadRequest(m),
+            I::NotFound => Self::NotFound,
+            I::Transition(t) => Self::InvalidTransition(t.to_string()),
+            I::Extension(x @ ExtensionError::MissingReason) => Self::BadRequest(x.to_string()),
+            I::Extension(x) => Self::ExtensionRefused(x.to_string()),
+            I::Engine(e) => Self::Internal(e.to_string()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Every route, in one place.
 
 use crate::error::ApiError;
-use crate::handlers::{audit, auth, health, register, requests};
+use crate::handlers::{audit, auth, health, jwks, register, requests};
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{HttpRequest, web};
 use rightful_engine::Engine;
@@ -31,6 +31,23 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                     .route("/v1/audit", web::get().to(audit::get::get_audit))
                     .route("/v1/audit/verify", web::get().to(audit::verify::get_verify))
                     .route("/v1/requests", web::get().to(requests::list::list_requests))
+                    .route(
+                        "/v1/requests",
+                        web::post().to(requests::submit::submit_request),
+                    )
+                    .route(
+                        "/v1/requests/{id}",
+                        web::get().to(requests::get::get_request),
+                    )
+                    .route(
+                        "/v1/requests/{id}/status",
+                        web::get().to(requests::status::get_status),
+                    )
+                    .route(
+                        "/v1/requests/{id}/decision",
+                        web::post().to(requests::decide::post_decision),
+                    )
+                    .route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
                     .default_service(web::to(not_found)),
             );
     }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod deadline;
 pub mod duration;
+pub mod intake;
 pub mod lifecycle;
 pub mod policy;
 pub mod register;

@@ -7,11 +7,13 @@
 pub mod auth;
 pub mod demo;
 pub mod env;
+pub mod intake;
 pub mod policy;
 pub mod processors;
 pub mod register;
 pub mod secrets;
 pub mod settings;
+pub mod signing;
 pub mod stores;
 
 use rightful_core::Policy;
@@ -74,6 +76,8 @@ pub struct Engine {
     pub store: Store,
     /// Staff token keys.
     pub auth: Arc<auth::TokenKeys>,
+    /// Rightful's own Ed25519 key: signs acknowledgements of receipt.
+    pub signer: Arc<signing::Signer>,
 }
 
 impl Engine {
@@ -88,11 +92,17 @@ impl Engine {
             auth::JWT_SECRET_VAR,
             "jwt.key",
         )?));
+        let signer = Arc::new(signing::Signer::from_secret(&secrets::load_or_create(
+            &settings,
+            signing::SIGNING_KEY_VAR,
+            "signing.key",
+        )?)?);
         let engine = Self {
             settings: Arc::new(settings),
             policy: Arc::new(loaded.policy),
             store,
             auth,
+            signer,
         };
         engine.record_policy_version(&loaded.digest)?;
         Ok(engine)

@@ -127,9 +127,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Who a request is from (kept apart from the workflow), and its token's hash.
+    request_subjects (request_id) {
+        /// The request.
+        request_id -> Text,
+        /// The subject's e-mail address.
+        email -> Text,
+        /// Name, when given.
+        name -> Nullable<Text>,
+        /// JSON: free text, new values, grounds.
+        details -> Text,
+        /// SHA-256 of the per-request token.
+        token_hash -> Text,
+        /// The earlier request this one repeats.
+        duplicate_of -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
+diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
-diesel::allow_tables_to_appear_in_same_query!(requests, request_events, processor_notifications);
+diesel::allow_tables_to_appear_in_same_query!(
+    requests,
+    request_events,
+    processor_notifications,
+    request_subjects
+);
 
 /// Every table and its columns, as declared above, for the schema parity test.
 pub const TABLES: &[(&str, &[&str])] = &[
@@ -182,6 +206,17 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "password_hash",
             "created_at",
             "disabled",
+        ],
+    ),
+    (
+        "request_subjects",
+        &[
+            "request_id",
+            "email",
+            "name",
+            "details",
+            "token_hash",
+            "duplicate_of",
         ],
     ),
     (

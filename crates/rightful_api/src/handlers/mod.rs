@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod jwks;
 pub mod register;
 pub mod requests;

@@ -176,3 +176,92 @@ pub fn events(conn: &mut DbConn, id: &str) -> Result<Vec<RequestEvent>, StoreErr
         .select(RequestEvent::as_select())
         .load(conn)?)
 }
+
+/// Who a request is from.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::request_subjects)]
+pub struct RequestSubject {
+    /// The request.
+    pub request_id: String,
+    /// E-mail address.
+    pub email: String,
+    /// Name.
+    pub name: Option<String>,
+    /// JSON details.
+    pub details: String,
+    /// SHA-256 of the per-request token.
+    pub token_hash: String,
+    /// The earlier request this one repeats.
+    pub duplicate_of: Option<String>,
+}
+
+/// Inserts a request with its subject and first event, in one transaction.
+pub fn insert_with_subject(
+    conn: &mut DbConn,
+    new: &NewRequest<'_>,
+    subject: &RequestSubject,
+    actor: &str,
+) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        insert(conn, new, actor)?;
+        diesel::insert_into(crate::schema::request_subjects::table)
+            .values(subject)
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The subject of a request.
+pub fn subject(conn: &mut DbConn, id: &str) -> Result<Option<RequestSubject>, StoreError> {
+    use crate::schema::request_subjects as rs;
+    Ok(rs::table
+        .find(id)
+        .select(RequestSubject::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The most recent request of `kind` from `email` received since `since` and not final, if any
+/// (duplicate detection).
+pub fn recent_open(
+    conn: &mut DbConn,
+    email: &str,
+    kind: &str,
+    since: NaiveDateTime,
+) -> Result<Option<RequestRow>, StoreError> {
+    use crate::schema::request_subjects as rs;
+    let finals: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_final())
+        .map(Status::as_str)
+        .collect();
+    Ok(requests::table
+        .inner_join(rs::table)
+        .filter(rs::email.eq(email))
+        .filter(rs::duplicate_of.is_null())
+        .filter(requests::kind.eq(kind))
+        .filter(requests::received_at.ge(since))
+        .filter(requests::status.ne_all(finals))
+        .order(requests::received_at.desc())
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Sets the due date in force (an extension).
+pub fn set_due(
+    conn: &mut DbConn,
+    id: &str,
+    due_on: NaiveDate,
+    extended: bool,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(requests::table.find(id))
+        .set((
+            requests::due_on.eq(due_on),
+            requests::extended.eq(extended),
+            requests::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

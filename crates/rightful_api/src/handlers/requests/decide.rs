@@ -1,0 +1,27 @@
+//! `POST /v1/requests/{id}/decision`: the DPO approves, denies (with reasons, A10) or extends
+//! (within the first month, with reasons, A4).
+
+use crate::auth::{Auth, Dpo};
+use crate::error::ApiError;
+use actix_web::{HttpResponse, web};
+use rightful_engine::Engine;
+use rightful_engine::intake::{Decision, decide};
+
+/// Applies the decision; answers the new status.
+pub async fn post_decision(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    body: web::Json<Decision>,
+    auth: Auth<Dpo>,
+) -> Result<HttpResponse, ApiError> {
+    let id = super::request_id(&path)?;
+    let status = decide(
+        &engine,
+        &id,
+        body.into_inner(),
+        &auth.actor(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"id": id, "status": status})))
+}

@@ -1,0 +1,39 @@
+//! `GET /v1/requests/{id}`: one request with its subject and full history, for the DPO.
+
+use crate::auth::{Auth, Dpo};
+use crate::error::ApiError;
+use actix_web::{HttpResponse, web};
+use rightful_engine::Engine;
+use rightful_store::models::request;
+
+/// The request, its subject and its events.
+pub async fn get_request(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    _: Auth<Dpo>,
+) -> Result<HttpResponse, ApiError> {
+    let id = super::request_id(&path)?;
+    let found = engine
+        .store
+        .run(move |c| {
+            let Some(row) = request::find(c, &id)? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                row,
+                request::subject(c, &id)?,
+                request::events(c, &id)?,
+            )))
+        })
+        .await?;
+    let (row, subject, events) = found.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": row.id, "type": row.kind, "status": row.status, "channel": row.channel,
+        "received_at": row.received_at, "due_on": row.due_on, "extended": row.extended,
+        "subject": subject.map(|s| serde_json::json!({
+            "email": s.email, "name": s.name, "duplicate_of": s.duplicate_of,
+            "details": serde_json::from_str::<serde_json::Value>(&s.details).unwrap_or_default(),
+        })),
+        "history": events.iter().map(|e| serde_json::json!({"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "reason": e.reason})).collect::<Vec<_>>(),
+    })))
+}

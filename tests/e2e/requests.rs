@@ -1,0 +1,335 @@
+//! Requests in (A1, A2, A4, A10, A12, A14) and the DPO's decisions, through the HTTP API.
+
+use actix_web::test as atest;
+use actix_web::{App, web};
+use rightful_core::lifecycle::Status;
+use rightful_engine::auth::{Role, add_staff};
+use rightful_engine::intake::Acknowledgement;
+use rightful_tests::TestApp;
+
+macro_rules! service {
+    ($app:expr) => {
+        atest::init_service(
+            App::new().configure(rightful_api::routes::configure(web::Data::new(
+                $app.engine.clone(),
+            ))),
+        )
+        .await
+    };
+}
+
+async fn call<S>(svc: &S, req: atest::TestRequest) -> (u16, serde_json::Value)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    let res = atest::call_service(svc, req.to_request()).await;
+    let status = res.status().as_u16();
+    let body = atest::read_body(res).await;
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn submit(body: serde_json::Value) -> atest::TestRequest {
+    atest::TestRequest::post()
+        .uri("/v1/requests")
+        .set_json(body)
+}
+
+#[actix_web::test]
+async fn a_subject_submits_in_plain_words_and_follows_the_request_with_its_token() {
+    let app = TestApp::new(false).unwrap();
+    let svc = service!(app);
+    let (status, accepted) = call(&svc, submit(serde_json::json!({"text": "Merci de supprimer toutes mes données", "email": "Ann@Example.test", "name": "Ann"}))).await;
+    assert_eq!(status, 201, "{accepted}");
+    assert_eq!(
+        accepted["type"], "erasure",
+        "A14: classified from the wording"
+    );
+    assert_eq!(accepted["status"], "received");
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let token = accepted["token"].as_str().unwrap().to_owned();
+    // A2: the due date is one month from receipt, moved past closed days.
+    let received: chrono::DateTime<chrono::Utc> =
+        accepted["received_at"].as_str().unwrap().parse().unwrap();
+    let expected = rightful_core::deadline::Clock::new(received.date_naive())
+        .due(&Default::default(), received.date_naive());
+    assert_eq!(accepted["due_on"], expected.to_string());
+    // A12: the acknowledgement is signed by Rightful's published key and states the period.
+    let ack: Acknowledgement = app
+        .engine
+        .signer
+        .verify(accepted["acknowledgement"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        (
+            ack.sub.as_str(),
+            ack.request_type.as_str(),
+            ack.due_on.clone()
+        ),
+        (id.as_str(), "erasure", expected.to_string())
+    );
+    assert!(ack.period.starts_with("from ") && ack.period.ends_with(&expected.to_string()));
+    let (_, jwks) = call(
+        &svc,
+        atest::TestRequest::get().uri("/.well-known/jwks.json"),
+    )
+    .await;
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    // The subject follows it with the token; anything else looks like an unknown request.
+    let with = |t: &str| {
+        atest::TestRequest::get()
+            .uri(&format!("/v1/requests/{id}/status"))
+            .insert_header(("Authorization", format!("Request {t}")))
+    };
+    let (status, view) = call(&svc, with(&token)).await;
+    assert_eq!((status, view["status"].as_str()), (200, Some("received")));
+    let (other_status, _) = call(
+        &svc,
+        submit(serde_json::json!({"type": "access", "email": "bob@example.test"})),
+    )
+    .await;
+    assert_eq!(other_status, 201);
+    for bad in ["0000", "", &token[..63]] {
+        assert_eq!(call(&svc, with(bad)).await.0, 404, "{bad:?}");
+    }
+    assert_eq!(
+        call(
+            &svc,
+            atest::TestRequest::get().uri(&format!("/v1/requests/{id}/status"))
+        )
+        .await
+        .0,
+        404
+    );
+    for path in [
+        "/v1/requests/..%2F..%2Fetc%2Fpasswd/status",
+        "/v1/requests/not-a-uuid/status",
+    ] {
+        assert_eq!(
+            call(
+                &svc,
+                atest::TestRequest::get()
+                    .uri(path)
+                    .insert_header(("Authorization", format!("Request {token}")))
+            )
+            .await
+            .0,
+            404,
+            "{path}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_repeat_within_a_day_is_linked_not_run_twice_and_bad_input_is_a_clear_400() {
+    let app = TestApp::new(false).unwrap();
+    let svc = service!(app);
+    let (_, first) = call(
+        &svc,
+        submit(serde_json::json!({"type": "access", "email": "ann@example.test"})),
+    )
+    .await;
+    let (_, second) = call(
+        &svc,
+        submit(serde_json::json!({"type": "access", "email": "ANN@example.test"})),
+    )
+    .await;
+    assert_eq!(second["duplicate_of"], first["id"]);
+    let (_, other_kind) = call(
+        &svc,
+        submit(serde_json::json!({"type": "erasure", "email": "ann@example.test"})),
+    )
+    .await;
+    assert!(other_kind["duplicate_of"].is_null());
+    for (body, needle) in [
+        (
+            serde_json::json!({"type": "teleport", "email": "ann@example.test"}),
+            "unknown request type",
+        ),
+        (
+            serde_json::json!({"type": "access", "email": "not an address"}),
+            "not valid",
+        ),
+        (
+            serde_json::json!({"email": "ann@example.test"}),
+            "say which right",
+        ),
+        (
+            serde_json::json!({"type": "access", "email": "ann@example.test", "admin": true}),
+            "unknown field",
+        ),
+    ] {
+        let (status, err) = call(&svc, submit(body)).await;
+        assert_eq!((status, err["error"].as_str()), (400, Some("bad_request")));
+        assert!(err["message"].as_str().unwrap().contains(needle), "{err}");
+        assert!(
+            !err.to_string().contains("ann@example.test"),
+            "errors never echo personal data"
+        );
+    }
+    let malformed = atest::TestRequest::post()
+        .uri("/v1/requests")
+        .insert_header(("content-type", "application/json"))
+        .set_payload("{\"type\":");
+    assert_eq!(call(&svc, malformed).await.0, 400);
+    let huge = serde_json::json!({"type": "access", "email": "ann@example.test", "text": "x".repeat(300 * 1024)});
+    assert_eq!(call(&svc, submit(huge)).await.0, 400, "over the body limit");
+}
+
+#[actix_web::test]
+async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month() {
+    let app = TestApp::new(false).unwrap();
+    add_staff(
+        &app.engine,
+        "alice",
+        Role::Dpo,
+        "correct horse battery staple",
+    )
+    .unwrap();
+    let svc = service!(app);
+    let (_, login) = call(
+        &svc,
+        atest::TestRequest::post().uri("/v1/auth/token").set_json(
+            serde_json::json!({"username": "alice", "password": "correct horse battery staple"}),
+        ),
+    )
+    .await;
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let mut ids = Vec::new();
+    for email in ["a@example.test", "b@example.test", "c@example.test"] {
+        let (_, r) = call(
+            &svc,
+            submit(serde_json::json!({"type": "access", "email": email})),
+        )
+        .await;
+        let id = r["id"].as_str().unwrap().to_owned();
+        // Identity settled (the identity flow does this).
+        let moved = id.clone();
+        app.engine
+            .store
+            .with_conn(|c| {
+                rightful_store::models::request::transition(
+                    c,
+                    &moved,
+                    Status::AwaitingReview,
+                    "system",
+                    "identity verified",
+                    chrono::Utc::now().naive_utc(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+    }
+    let decide = |id: &str, body: serde_json::Value| {
+        atest::TestRequest::post()
+            .uri(&format!("/v1/requests/{id}/decision"))
+            .insert_header(("Authorization", bearer.clone()))
+            .set_json(body)
+    };
+    assert_eq!(
+        call(
+            &svc,
+            decide(&ids[0], serde_json::json!({"decision": "approve"}))
+        )
+        .await,
+        (200, serde_json::json!({"id": ids[0], "status": "approved"}))
+    );
+    let (status, again) = call(
+        &svc,
+        decide(&ids[0], serde_json::json!({"decision": "approve"})),
+    )
+    .await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (409, Some("invalid_transition"))
+    );
+    // A10: no refusal without reasons.
+    assert_eq!(call(&svc, decide(&ids[1], serde_json::json!({"decision": "deny", "reason_code": "manifestly_excessive", "reasons": " "}))).await.0, 400);
+    assert_eq!(call(&svc, decide(&ids[1], serde_json::json!({"decision": "deny", "reason_code": "manifestly_excessive", "reasons": "Twelfth identical request this month."}))).await.0, 200);
+    // A4: an extension moves the due date by two months and is refused a second time.
+    let (status, ext) = call(&svc, decide(&ids[2], serde_json::json!({"decision": "extend", "reason": "complexity", "reasons": "Data in four systems."}))).await;
+    assert_eq!((status, ext["status"].as_str()), (200, Some("extended")));
+    let (_, view) = call(
+        &svc,
+        atest::TestRequest::get()
+            .uri(&format!("/v1/requests/{}", ids[2]))
+            .insert_header(("Authorization", bearer.clone())),
+    )
+    .await;
+    assert_eq!(view["extended"], true);
+    let received: chrono::NaiveDateTime = view["received_at"].as_str().unwrap().parse().unwrap();
+    let mut clock = rightful_core::deadline::Clock::new(received.date());
+    clock.extended = true;
+    assert_eq!(
+        view["due_on"],
+        clock.due(&Default::default(), received.date()).to_string()
+    );
+    let path: Vec<&str> = view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(path, ["received", "awaiting_review", "extended"]);
+    let (status, twice) = call(
+        &svc,
+        decide(
+            &ids[2],
+            serde_json::json!({"decision": "extend", "reason": "complexity", "reasons": "again"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, twice["error"].as_str()),
+        (409, Some("extension_refused"))
+    );
+    // Every decision is in the audit trail, with who and why, and no personal data.
+    let trail = app
+        .engine
+        .store
+        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.content.action.as_str()).collect();
+    for a in [
+        "request.received",
+        "request.approved",
+        "request.denied",
+        "request.extended",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    assert!(
+        trail
+            .iter()
+            .filter(|e| e.content.action == "request.approved")
+            .all(|e| e.content.actor.starts_with("dpo:"))
+    );
+    assert!(!format!("{trail:?}").contains("@example.test"));
+    // The queue lists them, soonest due first; an unknown status is a 400.
+    let (_, queue) = call(
+        &svc,
+        atest::TestRequest::get()
+            .uri("/v1/requests?status=approved")
+            .insert_header(("Authorization", bearer.clone())),
+    )
+    .await;
+    assert_eq!(queue["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(
+            &svc,
+            atest::TestRequest::get()
+                .uri("/v1/requests?status=lost")
+                .insert_header(("Authorization", bearer))
+        )
+        .await
+        .0,
+        400
+    );
+}
