@@ -51,7 +51,10 @@ async fn a_subject_submits_in_plain_words_and_follows_the_request_with_its_token
         accepted["type"], "erasure",
         "A14: classified from the wording"
     );
-    assert_eq!(accepted["status"], "received");
+    assert_eq!(
+        accepted["status"], "identity_pending",
+        "an e-mail code was sent"
+    );
     let id = accepted["id"].as_str().unwrap().to_owned();
     let token = accepted["token"].as_str().unwrap().to_owned();
     // A2: the due date is one month from receipt, moved past closed days.
@@ -88,7 +91,10 @@ async fn a_subject_submits_in_plain_words_and_follows_the_request_with_its_token
             .insert_header(("Authorization", format!("Request {t}")))
     };
     let (status, view) = call(&svc, with(&token)).await;
-    assert_eq!((status, view["status"].as_str()), (200, Some("received")));
+    assert_eq!(
+        (status, view["status"].as_str()),
+        (200, Some("identity_pending"))
+    );
     let (other_status, _) = call(
         &svc,
         submit(serde_json::json!({"type": "access", "email": "bob@example.test"})),
@@ -277,7 +283,15 @@ async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month
         .iter()
         .map(|h| h["to"].as_str().unwrap())
         .collect();
-    assert_eq!(path, ["received", "awaiting_review", "extended"]);
+    assert_eq!(
+        path,
+        [
+            "received",
+            "identity_pending",
+            "awaiting_review",
+            "extended"
+        ]
+    );
     let (status, twice) = call(
         &svc,
         decide(
@@ -332,4 +346,114 @@ async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month
         .0,
         400
     );
+}
+
+#[expect(clippy::unwrap_used, reason = "a test helper fails loudly")]
+fn code_in(message: &str) -> String {
+    let at = message.find("enter this code: ").unwrap() + "enter this code: ".len();
+    message[at..at + 6].to_owned()
+}
+
+#[actix_web::test]
+async fn a5_the_subject_confirms_the_e_mail_code_from_the_outbox_and_the_request_goes_to_review() {
+    let app = TestApp::new(false).unwrap();
+    let svc = service!(app);
+    let (_, accepted) = call(
+        &svc,
+        submit(serde_json::json!({"type": "access", "email": "ann@example.test"})),
+    )
+    .await;
+    let (id, token) = (
+        accepted["id"].as_str().unwrap().to_owned(),
+        accepted["token"].as_str().unwrap().to_owned(),
+    );
+    let outbox = app.outbox();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].contains("To: ann@example.test") && outbox[0].contains(&id));
+    let code = code_in(&outbox[0]);
+    let verify = |t: &str, code: &str| {
+        atest::TestRequest::post()
+            .uri(&format!("/v1/requests/{id}/verify"))
+            .insert_header(("Authorization", format!("Request {t}")))
+            .set_json(serde_json::json!({"code": code}))
+    };
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let (status, err) = call(&svc, verify(&token, wrong)).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_code")));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("4 attempt(s) left"),
+        "{err}"
+    );
+    assert_eq!(
+        call(&svc, verify("not-the-token", &code)).await.0,
+        404,
+        "a code needs the request's token"
+    );
+    let (status, ok) = call(&svc, verify(&token, &code)).await;
+    assert_eq!(
+        (status, ok["status"].as_str()),
+        (200, Some("awaiting_review"))
+    );
+    let (status, reused) = call(&svc, verify(&token, &code)).await;
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (400, Some("invalid_code")),
+        "a used code does not work twice"
+    );
+    let trail = app
+        .engine
+        .store
+        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+        .unwrap();
+    let verified = trail
+        .iter()
+        .find(|e| e.content.action == "identity.verified")
+        .unwrap();
+    assert_eq!(verified.content.details["method"], "email_code");
+    assert!(
+        !format!("{trail:?}").contains("ann@example.test") && !format!("{trail:?}").contains(&code)
+    );
+}
+
+#[actix_web::test]
+async fn a5_codes_expire_and_run_out_of_attempts() {
+    let app = TestApp::new(false).unwrap();
+    let now = chrono::Utc::now();
+    let sub = |email: &str| rightful_engine::intake::Submission {
+        kind: Some("access".into()),
+        text: None,
+        email: email.into(),
+        name: None,
+        details: serde_json::Value::Null,
+    };
+    let a = rightful_engine::intake::submit(&app.engine, sub("a@example.test"), "web", now)
+        .await
+        .unwrap();
+    let code = code_in(app.outbox().last().unwrap());
+    let late = now + chrono::Duration::minutes(31);
+    let err = rightful_engine::intake::verify_code(&app.engine, &a.id, &a.token, &code, late)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    let b = rightful_engine::intake::submit(&app.engine, sub("b@example.test"), "web", now)
+        .await
+        .unwrap();
+    let code = code_in(app.outbox().last().unwrap());
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    for _ in 0..4 {
+        rightful_engine::intake::verify_code(&app.engine, &b.id, &b.token, wrong, now)
+            .await
+            .unwrap_err();
+    }
+    let last = rightful_engine::intake::verify_code(&app.engine, &b.id, &b.token, wrong, now)
+        .await
+        .unwrap_err();
+    assert!(last.to_string().contains("cancelled"), "{last}");
+    let after = rightful_engine::intake::verify_code(&app.engine, &b.id, &b.token, &code, now)
+        .await
+        .unwrap_err();
+    assert!(after.to_string().contains("no code is pending"), "{after}");
 }

@@ -11,6 +11,8 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// An engine on a fresh database with the reference policy.
 pub struct TestApp {
     /// The engine.
@@ -32,10 +34,26 @@ impl TestApp {
         settings.storage.database_url = db.url.clone();
         settings.storage.pool_size = 2;
         // Keys and files of the data directory stay out of the source tree.
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         settings.storage.data_dir =
-            std::env::temp_dir().join(format!("rightful-app-{}", std::process::id()));
+            std::env::temp_dir().join(format!("rightful-app-{}-{n}", std::process::id()));
         let engine = Engine::open(settings)?;
         Ok(Self { engine, db })
+    }
+
+    /// The messages in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.engine.settings.storage.data_dir.join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .collect()
     }
 
     /// Serves the engine on 127.0.0.1 with a random port; returns the base URL.

@@ -20,6 +20,9 @@ pub enum ApiError {
     /// The token's role may not call this route.
     #[error("this route needs the `{0}` role")]
     Forbidden(&'static str),
+    /// A wrong, expired or used identity code.
+    #[error("{0}")]
+    InvalidCode(String),
     /// The lifecycle forbids this step.
     #[error("{0}")]
     InvalidTransition(String),
@@ -50,6 +53,7 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::InvalidTransition(_) => (StatusCode::CONFLICT, "invalid_transition"),
+            Self::InvalidCode(_) => (StatusCode::BAD_REQUEST, "invalid_code"),
             Self::ExtensionRefused(_) => (StatusCode::CONFLICT, "extension_refused"),
             Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -84,6 +88,7 @@ impl ResponseError for ApiError {
             | Self::Forbidden(_)
             | Self::InvalidCredentials
             | Self::InvalidTransition(_)
+            | Self::InvalidCode(_)
             | Self::ExtensionRefused(_)
             | Self::RegisterIncomplete(_) => {}
         }
@@ -122,6 +127,7 @@ impl From<rightful_engine::intake::IntakeError> for ApiError {
         use rightful_engine::intake::IntakeError as I;
         match e {
             I::Invalid(m) => Self::BadRequest(m),
+            I::Code(m) => Self::InvalidCode(m),
             I::NotFound => Self::NotFound,
             I::Transition(t) => Self::InvalidTransition(t.to_string()),
             I::Extension(x @ ExtensionError::MissingReason) => Self::BadRequest(x.to_string()),

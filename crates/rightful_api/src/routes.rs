@@ -47,6 +47,10 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                         "/v1/requests/{id}/decision",
                         web::post().to(requests::decide::post_decision),
                     )
+                    .route(
+                        "/v1/requests/{id}/verify",
+                        web::post().to(requests::verify::post_verify),
+                    )
                     .route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
                     .default_service(web::to(not_found)),
             );

@@ -93,6 +93,9 @@ pub enum IntakeError {
     /// The lifecycle forbids this step.
     #[error(transparent)]
     Transition(#[from] rightful_core::lifecycle::InvalidTransition),
+    /// A wrong, expired or used identity code.
+    #[error("{0}")]
+    Code(String),
     /// An extension refused (A4).
     #[error(transparent)]
     Extension(#[from] rightful_core::deadline::ExtensionError),
@@ -206,11 +209,17 @@ pub async fn submit(
         })
         .await?;
     tracing::info!(request.id = %id, request.type = kind.as_str(), "request received");
+    // A repeat is linked to the first request and not run again: no new identity check.
+    let status = if duplicate_of.is_none() {
+        send_code(engine, &id, email.as_ref(), now).await
+    } else {
+        Status::Received
+    };
     Ok(Accepted {
         id,
         token,
         kind,
-        status: Status::Received,
+        status,
         received_at: now,
         due_on,
         acknowledgement,
@@ -349,6 +358,143 @@ pub async fn decide(
                     request::set_due(c, &id, due, true, at)?;
                 }
                 audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: action.into(), target: id.clone(), reason, details }])?;
+                Ok(Ok(status))
+            })
+        })
+        .await?
+}
+
+fn code_hash(request_id: &str, code: &str) -> String {
+    Sha256::digest(format!("{request_id}:{code}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Sends a fresh e-mail code (A5–A6: the e-mail code bound to the request proves the requester
+/// controls the address; the clock pauses while waiting). On a mail failure the request stays
+/// `received` for the DPO, and the failure is logged without the address.
+async fn send_code(engine: &Engine, id: &str, email: &str, now: DateTime<Utc>) -> Status {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let code = format!("{:06}", OsRng.next_u32() % 1_000_000);
+    let minutes = engine.settings.mail.code_minutes;
+    let body = format!(
+        "Hello,\n\nWe received your request {id} to {controller}.\nTo confirm that this address is yours, enter this code: {code}\nIt is valid for {minutes} minutes.\n\nIf you did not make this request, ignore this message.\n",
+        controller = engine.policy.controller.party.name
+    );
+    let (mailer, to) = (engine.mailer.clone(), email.to_owned());
+    let sent = tokio::task::spawn_blocking(move || {
+        mailer.send(&to, "Confirm your data protection request", &body)
+    })
+    .await;
+    if !matches!(sent, Ok(Ok(()))) {
+        let why = match sent {
+            Ok(Err(e)) => e.to_string(),
+            _ => "mail task failed".into(),
+        };
+        tracing::error!(request.id = %id, error = %why, "identity code not sent");
+        return Status::Received;
+    }
+    let challenge = rightful_store::models::challenge::Challenge {
+        request_id: id.to_owned(),
+        code_hash: code_hash(id, &code),
+        sent_at: now.naive_utc(),
+        expires_at: (now + chrono::Duration::minutes(minutes)).naive_utc(),
+        attempts_left: engine.settings.mail.code_attempts,
+    };
+    let id = id.to_owned();
+    let recorded = engine
+        .store
+        .run(move |c| {
+            c.transaction(|c| {
+                rightful_store::models::challenge::put(c, &challenge)?;
+                request::transition(
+                    c,
+                    &id,
+                    Status::IdentityPending,
+                    "system",
+                    "e-mail code sent",
+                    challenge.sent_at,
+                )?
+                .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
+                audit::append(
+                    c,
+                    vec![EntryContent {
+                        at: now,
+                        actor: "system".into(),
+                        action: "identity.code_sent".into(),
+                        target: id.clone(),
+                        reason: String::new(),
+                        details: serde_json::json!({"method": "email_code"}),
+                    }],
+                )
+            })
+        })
+        .await;
+    match recorded {
+        Ok(_) => Status::IdentityPending,
+        Err(e) => {
+            tracing::error!(error = %e, "identity challenge not recorded");
+            Status::Received
+        }
+    }
+}
+
+/// Checks the e-mail code for the holder of the request's token (A5–A7): a right code moves the
+/// request to review and resumes its clock, the paused days added to the due date; a wrong one
+/// uses an attempt; an expired or used-up code is refused.
+pub async fn verify_code(
+    engine: &Engine,
+    id: &str,
+    token: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Status, IntakeError> {
+    // The token check answers exactly like an unknown request.
+    status_for_subject(engine, id, token).await?;
+    let (id, code) = (id.to_owned(), code.trim().to_owned());
+    let rules = engine.settings.deadlines.clone();
+    engine
+        .store
+        .run(move |c| {
+            use rightful_store::models::challenge;
+            let Some(ch) = challenge::get(c, &id)? else {
+                return Ok(Err(IntakeError::Code("no code is pending for this request".into())));
+            };
+            let at = now.naive_utc();
+            if at > ch.expires_at {
+                challenge::remove(c, &id)?;
+                return Ok(Err(IntakeError::Code("the code has expired".into())));
+            }
+            if code_hash(&id, &code) != ch.code_hash {
+                let left = challenge::spend_attempt(c, &id)?;
+                if left <= 0 {
+                    challenge::remove(c, &id)?;
+                    return Ok(Err(IntakeError::Code("wrong code; no attempt left, the code is cancelled".into())));
+                }
+                return Ok(Err(IntakeError::Code(format!("wrong code; {left} attempt(s) left"))));
+            }
+            let Some(row) = request::find(c, &id)? else { return Ok(Err(IntakeError::NotFound)) };
+            let mut clock = Clock::new(row.received_at.date());
+            clock.extended = row.extended;
+            clock.pauses.push(rightful_core::deadline::Pause { paused: ch.sent_at.date(), resumed: Some(now.date_naive()) });
+            let due = clock.due(&rules, now.date_naive());
+            c.transaction(|c| {
+                challenge::remove(c, &id)?;
+                let status = request::transition(c, &id, Status::AwaitingReview, "subject", "e-mail code confirmed", at)?
+                    .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
+                request::set_due(c, &id, due, row.extended, at)?;
+                audit::append(
+                    c,
+                    vec![EntryContent {
+                        at: now,
+                        actor: "subject".into(),
+                        action: "identity.verified".into(),
+                        target: id.clone(),
+                        reason: String::new(),
+                        details: serde_json::json!({"method": "email_code", "id_checked": true, "due_on": due}),
+                    }],
+                )?;
                 Ok(Ok(status))
             })
         })

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod demo;
 pub mod env;
 pub mod intake;
+pub mod mail;
 pub mod policy;
 pub mod processors;
 pub mod register;
@@ -78,6 +79,8 @@ pub struct Engine {
     pub auth: Arc<auth::TokenKeys>,
     /// Rightful's own Ed25519 key: signs acknowledgements of receipt.
     pub signer: Arc<signing::Signer>,
+    /// Mail to data subjects.
+    pub mailer: Arc<mail::Mailer>,
 }
 
 impl Engine {
@@ -97,12 +100,14 @@ impl Engine {
             signing::SIGNING_KEY_VAR,
             "signing.key",
         )?)?);
+        let mailer = Arc::new(mail::Mailer::from_settings(&settings, &loaded.policy)?);
         let engine = Self {
             settings: Arc::new(settings),
             policy: Arc::new(loaded.policy),
             store,
             auth,
             signer,
+            mailer,
         };
         engine.record_policy_version(&loaded.digest)?;
         Ok(engine)

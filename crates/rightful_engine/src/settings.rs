@@ -151,6 +151,55 @@ impl Default for StoresSettings {
     }
 }
 
+/// `[mail]`: how Rightful writes to data subjects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `outbox` (default: each message is a `.eml` file in `outbox_dir`) or `smtp`.
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    /// Where the outbox writes; empty means `<data_dir>/outbox`.
+    #[serde(default)]
+    pub outbox_dir: String,
+    /// `smtp://host:port` (STARTTLS when offered), `smtps://host:port`, or
+    /// `smtp+plain://host:port` for a local relay; credentials as `user:password@`, from the
+    /// environment (`RIGHTFUL_MAIL__SMTP_URL`).
+    #[serde(default)]
+    pub smtp_url: String,
+    /// The sender; empty means the DPO's address from the policy.
+    #[serde(default)]
+    pub from: String,
+    /// Minutes an identity code stays valid.
+    #[serde(default = "default_code_minutes")]
+    pub code_minutes: i64,
+    /// Wrong answers allowed per code.
+    #[serde(default = "default_code_attempts")]
+    pub code_attempts: i32,
+}
+
+fn default_transport() -> String {
+    "outbox".into()
+}
+const fn default_code_minutes() -> i64 {
+    30
+}
+const fn default_code_attempts() -> i32 {
+    5
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            transport: default_transport(),
+            outbox_dir: String::new(),
+            smtp_url: String::new(),
+            from: String::new(),
+            code_minutes: default_code_minutes(),
+            code_attempts: default_code_attempts(),
+        }
+    }
+}
+
 /// `[register]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +250,9 @@ pub struct Settings {
     /// The site's data stores.
     #[serde(default)]
     pub stores: StoresSettings,
+    /// Mail to data subjects.
+    #[serde(default)]
+    pub mail: MailSettings,
     /// Art. 12(3) deadlines: extra closing days, identity-pause window, answer-early target.
     #[serde(default)]
     pub deadlines: DeadlineRules,

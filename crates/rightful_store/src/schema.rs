@@ -145,6 +145,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Pending e-mail codes (hash, expiry, attempts left).
+    identity_challenges (request_id) {
+        /// The request.
+        request_id -> Text,
+        /// SHA-256 of request id and code.
+        code_hash -> Text,
+        /// When the code was sent (the clock pauses from here, A5).
+        sent_at -> Timestamp,
+        /// When it stops working.
+        expires_at -> Timestamp,
+        /// Wrong answers still allowed.
+        attempts_left -> Integer,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -206,6 +222,16 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "password_hash",
             "created_at",
             "disabled",
+        ],
+    ),
+    (
+        "identity_challenges",
+        &[
+            "request_id",
+            "code_hash",
+            "sent_at",
+            "expires_at",
+            "attempts_left",
         ],
     ),
     (

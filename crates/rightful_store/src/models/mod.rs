@@ -2,6 +2,7 @@
 //! connection first and return `Result<_, StoreError>`.
 
 pub mod audit;
+pub mod challenge;
 pub mod notification;
 pub mod request;
 pub mod staff;

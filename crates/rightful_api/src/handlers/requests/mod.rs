@@ -5,6 +5,7 @@ pub mod get;
 pub mod list;
 pub mod status;
 pub mod submit;
+pub mod verify;
 
 /// A path id that is not a UUID names no request: 404, whatever it tries.
 pub(crate) fn request_id(raw: &str) -> Result<String, crate::error::ApiError> {
