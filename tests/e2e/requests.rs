@@ -457,3 +457,157 @@ async fn a5_codes_expire_and_run_out_of_attempts() {
         .unwrap_err();
     assert!(after.to_string().contains("no code is pending"), "{after}");
 }
+
+#[actix_web::test]
+async fn a6_a9_doubts_excessive_flags_comments_and_queue_filters() {
+    let app = TestApp::new(false).unwrap();
+    add_staff(
+        &app.engine,
+        "alice",
+        Role::Dpo,
+        "correct horse battery staple",
+    )
+    .unwrap();
+    let svc = service!(app);
+    let (_, login) = call(
+        &svc,
+        atest::TestRequest::post().uri("/v1/auth/token").set_json(
+            serde_json::json!({"username": "alice", "password": "correct horse battery staple"}),
+        ),
+    )
+    .await;
+    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    // Three requests: one old (received 400 days ago, overdue), two today.
+    let now = chrono::Utc::now();
+    let sub = |kind: &str, email: &str| rightful_engine::intake::Submission {
+        kind: Some(kind.into()),
+        text: None,
+        email: email.into(),
+        name: None,
+        details: serde_json::Value::Null,
+    };
+    let old = rightful_engine::intake::submit(
+        &app.engine,
+        sub("access", "z@example.test"),
+        "web",
+        now - chrono::Duration::days(400),
+    )
+    .await
+    .unwrap();
+    let recent = rightful_engine::intake::submit(
+        &app.engine,
+        sub("access", "z@example.test"),
+        "web",
+        now - chrono::Duration::days(20),
+    )
+    .await
+    .unwrap();
+    let fresh =
+        rightful_engine::intake::submit(&app.engine, sub("erasure", "y@example.test"), "web", now)
+            .await
+            .unwrap();
+    for id in [&old.id, &recent.id, &fresh.id] {
+        let id = id.clone();
+        app.engine
+            .store
+            .with_conn(|c| {
+                rightful_store::models::request::transition(
+                    c,
+                    &id,
+                    Status::AwaitingReview,
+                    "system",
+                    "identity verified",
+                    now.naive_utc(),
+                )
+            })
+            .unwrap()
+            .unwrap();
+    }
+    let decide = |id: &str, body: serde_json::Value| {
+        atest::TestRequest::post()
+            .uri(&format!("/v1/requests/{id}/decision"))
+            .insert_header(("Authorization", bearer.clone()))
+            .set_json(body)
+    };
+    // A6: a reasonable doubt sends the request back to identity.
+    assert_eq!(
+        call(
+            &svc,
+            decide(
+                &fresh.id,
+                serde_json::json!({"decision": "doubt", "reasons": ""})
+            )
+        )
+        .await
+        .0,
+        400
+    );
+    let (status, doubt) = call(&svc, decide(&fresh.id, serde_json::json!({"decision": "doubt", "reasons": "The address differs from the one on the account."}))).await;
+    assert_eq!(
+        (status, doubt["status"].as_str()),
+        (200, Some("identity_pending"))
+    );
+    // A9: excessive needs a justification and earlier requests; a year apart is never excessive.
+    assert_eq!(call(&svc, decide(&recent.id, serde_json::json!({"decision": "flag_excessive", "justification": "repeat", "earlier_requests": []}))).await.0, 400);
+    let (status, refused) = call(&svc, decide(&recent.id, serde_json::json!({"decision": "flag_excessive", "justification": "Same request again.", "earlier_requests": [old.id]}))).await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("never excessive"),
+        "{refused}"
+    );
+    assert_eq!(call(&svc, decide(&fresh.id, serde_json::json!({"decision": "flag_excessive", "justification": "Same request again.", "earlier_requests": [recent.id]}))).await.0, 200);
+    assert_eq!(
+        call(
+            &svc,
+            decide(
+                &fresh.id,
+                serde_json::json!({"decision": "comment", "text": "Called the subject."})
+            )
+        )
+        .await
+        .0,
+        200
+    );
+    let trail = app
+        .engine
+        .store
+        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.content.action.as_str()).collect();
+    for a in [
+        "identity.doubt_recorded",
+        "request.flagged_excessive",
+        "request.commented",
+    ] {
+        assert!(actions.contains(&a), "{a}");
+    }
+    // Queue filters.
+    let list = |q: &str| {
+        atest::TestRequest::get()
+            .uri(&format!("/v1/requests?{q}"))
+            .insert_header(("Authorization", bearer.clone()))
+    };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, overdue) = call(&svc, list("due=overdue")).await;
+    assert_eq!(ids(&overdue), vec![old.id.clone()]);
+    let (_, soon) = call(&svc, list("due=soon")).await;
+    assert_eq!(
+        ids(&soon),
+        vec![recent.id.clone()],
+        "due within the answer-early window"
+    );
+    let (_, erasures) = call(&svc, list("type=erasure")).await;
+    assert_eq!(ids(&erasures), vec![fresh.id.clone()]);
+    assert_eq!(call(&svc, list("due=yesterday")).await.0, 400);
+    assert_eq!(call(&svc, list("type=teleport")).await.0, 400);
+}

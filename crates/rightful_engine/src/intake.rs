@@ -314,6 +314,26 @@ pub enum Decision {
         /// The reasons told to the subject.
         reasons: String,
     },
+    /// A6: the DPO has a reasonable doubt about the requester's identity; the request goes back
+    /// to identity, where a proportionate proof can be asked for.
+    Doubt {
+        /// Why the doubt is reasonable.
+        reasons: String,
+    },
+    /// A9: the request looks manifestly unfounded or excessive. The burden of proof is on the
+    /// controller: a justification and the earlier requests it repeats are required, and a
+    /// request a year or more after the previous one is never excessive.
+    FlagExcessive {
+        /// The structured justification.
+        justification: String,
+        /// The earlier requests it repeats.
+        earlier_requests: Vec<String>,
+    },
+    /// A note in the request's history.
+    Comment {
+        /// The note.
+        text: String,
+    },
 }
 
 /// Applies a DPO decision; `actor` is the staff member for the audit trail.
@@ -333,6 +353,35 @@ pub async fn decide(
             let at = now.naive_utc();
             // Everything is checked before anything is written.
             let (to, action, reason, details, new_due) = match decision {
+                Decision::Doubt { reasons } if reasons.trim().is_empty() => {
+                    return Ok(Err(IntakeError::Invalid("a reasonable doubt must be explained (A6)".into())));
+                }
+                Decision::Doubt { reasons } => (Status::IdentityPending, "identity.doubt_recorded", reasons, serde_json::json!({}), None),
+                Decision::FlagExcessive { justification, earlier_requests } => {
+                    if justification.trim().is_empty() || earlier_requests.is_empty() {
+                        return Ok(Err(IntakeError::Invalid("flagging a request as excessive needs a justification and the earlier requests it repeats (A9)".into())));
+                    }
+                    let mut latest = None;
+                    for e in &earlier_requests {
+                        let Some(earlier) = request::find(c, e)? else {
+                            return Ok(Err(IntakeError::Invalid("an earlier request named does not exist".into())));
+                        };
+                        latest = latest.max(Some(earlier.received_at));
+                    }
+                    if latest.is_some_and(|l| row.received_at - l >= chrono::Duration::days(365)) {
+                        return Ok(Err(IntakeError::Invalid("a request a year or more after the previous one is never excessive (A9)".into())));
+                    }
+                    let details = serde_json::json!({"earlier_requests": earlier_requests});
+                    audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.flagged_excessive".into(), target: id.clone(), reason: justification, details }])?;
+                    return Ok(Ok(row.status()?));
+                }
+                Decision::Comment { text } => {
+                    if text.trim().is_empty() {
+                        return Ok(Err(IntakeError::Invalid("the comment is empty".into())));
+                    }
+                    audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.commented".into(), target: id.clone(), reason: text, details: serde_json::json!({}) }])?;
+                    return Ok(Ok(row.status()?));
+                }
                 Decision::Approve => (Status::Approved, "request.approved", String::new(), serde_json::json!({}), None),
                 Decision::Deny { reason_code, reasons } => {
                     if reason_code.trim().is_empty() || reasons.trim().is_empty() {
