@@ -428,6 +428,7 @@ async fn a5_codes_expire_and_run_out_of_attempts() {
         email: email.into(),
         name: None,
         details: serde_json::Value::Null,
+        id_token: None,
     };
     let a = rightful_engine::intake::submit(&app.engine, sub("a@example.test"), "web", now)
         .await
@@ -485,6 +486,7 @@ async fn a6_a9_doubts_excessive_flags_comments_and_queue_filters() {
         email: email.into(),
         name: None,
         details: serde_json::Value::Null,
+        id_token: None,
     };
     let old = rightful_engine::intake::submit(
         &app.engine,

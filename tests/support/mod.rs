@@ -25,6 +25,14 @@ impl TestApp {
     /// Builds the engine on SQLite, or on PostgreSQL when `postgres` and `RIGHTFUL_TEST_PG_URL`
     /// is set.
     pub fn new(postgres: bool) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::with(postgres, |_| {})
+    }
+
+    /// Like [`TestApp::new`], with the settings adjusted by `adjust` before the engine opens.
+    pub fn with(
+        postgres: bool,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let db = match (postgres, TestDb::postgres()) {
             (true, Some(pg)) => pg?,
             _ => TestDb::sqlite()?,
@@ -37,6 +45,7 @@ impl TestApp {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         settings.storage.data_dir =
             std::env::temp_dir().join(format!("rightful-app-{}-{n}", std::process::id()));
+        adjust(&mut settings);
         let engine = Engine::open(settings)?;
         Ok(Self { engine, db })
     }

@@ -36,6 +36,9 @@ pub struct Submission {
     /// New values for a rectification, grounds for an objection, purposes in scope, …
     #[serde(default)]
     pub details: serde_json::Value,
+    /// An ID token from the configured OpenID Connect provider: proves the address at once (A6).
+    #[serde(default)]
+    pub id_token: Option<String>,
 }
 
 /// An accepted request.
@@ -131,7 +134,28 @@ pub async fn submit(
     channel: &str,
     now: DateTime<Utc>,
 ) -> Result<Accepted, IntakeError> {
+    submit_from(engine, s, channel, now, None).await
+}
+
+/// Accepts a request, `agent` being the id of a registered agent whose signature over the body
+/// the caller has verified ([`crate::identity::verify_agent`]).
+pub async fn submit_from(
+    engine: &Engine,
+    s: Submission,
+    channel: &str,
+    now: DateTime<Utc>,
+    agent: Option<String>,
+) -> Result<Accepted, IntakeError> {
     let email = SubjectEmail::parse(&s.email).map_err(IntakeError::Invalid)?;
+    // Evidence that needs no e-mail code (A6), checked before anything is stored.
+    let evidence: Option<(&'static str, Option<String>)> = match (&agent, &s.id_token) {
+        (Some(a), _) => Some(("agent_signature", Some(a.clone()))),
+        (None, Some(t)) => {
+            crate::identity::verify_id_token(&engine.settings.identity, t, &email, now)?;
+            Some(("oidc", None))
+        }
+        (None, None) => None,
+    };
     let kind = match (&s.kind, &s.text) {
         (Some(k), _) => RequestType::parse(k)
             .ok_or_else(|| IntakeError::Invalid(format!("unknown request type `{k}`")))?,
@@ -210,10 +234,10 @@ pub async fn submit(
         .await?;
     tracing::info!(request.id = %id, request.type = kind.as_str(), "request received");
     // A repeat is linked to the first request and not run again: no new identity check.
-    let status = if duplicate_of.is_none() {
-        send_code(engine, &id, email.as_ref(), now).await
-    } else {
-        Status::Received
+    let status = match (&duplicate_of, evidence) {
+        (Some(_), _) => Status::Received,
+        (None, Some((method, agent))) => mark_verified(engine, &id, method, agent, now).await?,
+        (None, None) => send_code(engine, &id, email.as_ref(), now).await,
     };
     Ok(Accepted {
         id,
@@ -548,4 +572,37 @@ pub async fn verify_code(
             })
         })
         .await?
+}
+
+/// Identity established at intake (OIDC token, agent signature): straight to review. An agent's
+/// request needs the mandate before anything is disclosed (A13).
+async fn mark_verified(
+    engine: &Engine,
+    id: &str,
+    method: &'static str,
+    agent: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Status, IntakeError> {
+    let id = id.to_owned();
+    Ok(engine
+        .store
+        .run(move |c| {
+            c.transaction(|c| {
+                let status = request::transition(c, &id, Status::AwaitingReview, "system", method, now.naive_utc())?
+                    .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
+                audit::append(
+                    c,
+                    vec![EntryContent {
+                        at: now,
+                        actor: agent.as_ref().map_or_else(|| "subject".to_owned(), |a| format!("agent:{a}")),
+                        action: "identity.verified".into(),
+                        target: id.clone(),
+                        reason: String::new(),
+                        details: serde_json::json!({"method": method, "id_checked": true, "mandate_required": agent.is_some()}),
+                    }],
+                )?;
+                Ok(status)
+            })
+        })
+        .await?)
 }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod demo;
 pub mod env;
+pub mod identity;
 pub mod intake;
 pub mod mail;
 pub mod policy;

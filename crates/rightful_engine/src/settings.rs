@@ -200,6 +200,39 @@ impl Default for MailSettings {
     }
 }
 
+/// `[identity]`: evidence that proves a requester without an e-mail code (A6).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// The OpenID Connect provider's issuer; empty disables ID tokens.
+    #[serde(default)]
+    pub oidc_issuer: String,
+    /// The audience (client id) Rightful's tokens are issued for.
+    #[serde(default)]
+    pub oidc_audience: String,
+    /// The provider's keys, as a JWKS file.
+    #[serde(default)]
+    pub oidc_jwks_file: String,
+    /// Registered authorised agents (`<id>.toml` with `name` and a base64 Ed25519 `public_key`).
+    #[serde(default = "default_agents_dir")]
+    pub agents_dir: PathBuf,
+}
+
+fn default_agents_dir() -> PathBuf {
+    PathBuf::from("config/agents")
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            oidc_issuer: String::new(),
+            oidc_audience: String::new(),
+            oidc_jwks_file: String::new(),
+            agents_dir: default_agents_dir(),
+        }
+    }
+}
+
 /// `[register]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,6 +286,9 @@ pub struct Settings {
     /// Mail to data subjects.
     #[serde(default)]
     pub mail: MailSettings,
+    /// Identity evidence.
+    #[serde(default)]
+    pub identity: IdentitySettings,
     /// Art. 12(3) deadlines: extra closing days, identity-pause window, answer-early target.
     #[serde(default)]
     pub deadlines: DeadlineRules,

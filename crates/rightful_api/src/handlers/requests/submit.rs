@@ -1,18 +1,40 @@
-//! `POST /v1/requests`: a data subject submits a request (any wording, A14).
+//! `POST /v1/requests`: a data subject, or an authorised agent, submits a request (any wording,
+//! A14). An agent signs the exact body: `Rightful-Agent-Signature: agent=<id>, signature=<b64>`.
 
 use crate::auth::Public;
 use crate::error::ApiError;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use rightful_engine::Engine;
-use rightful_engine::intake::{Submission, submit};
+use rightful_engine::intake::{Submission, submit_from};
+
+/// The header carrying an agent's signature.
+pub const AGENT_SIGNATURE_HEADER: &str = "Rightful-Agent-Signature";
 
 /// Accepts the request: 201 with its id, the subject's token, the due date and the signed
 /// acknowledgement of receipt.
 pub async fn submit_request(
     engine: web::Data<Engine>,
-    body: web::Json<Submission>,
+    req: HttpRequest,
+    body: web::Bytes,
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
-    let accepted = submit(&engine, body.into_inner(), "web", chrono::Utc::now()).await?;
+    // The signature covers the bytes as received, so the body is parsed here, after it.
+    let agent = match req.headers().get(AGENT_SIGNATURE_HEADER) {
+        Some(h) => {
+            let h = h.to_str().map_err(|_| {
+                ApiError::BadRequest("the agent signature header is not text".into())
+            })?;
+            Some(rightful_engine::identity::verify_agent(
+                &engine.settings.identity,
+                h,
+                &body,
+            )?)
+        }
+        None => None,
+    };
+    let submission: Submission = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not a valid request: {e}")))?;
+    let channel = if agent.is_some() { "agent" } else { "web" };
+    let accepted = submit_from(&engine, submission, channel, chrono::Utc::now(), agent).await?;
     Ok(HttpResponse::Created().json(accepted))
 }

@@ -1,0 +1,127 @@
+//! Identity evidence that needs no e-mail code (checklist A6, A13): an ID token from the
+//! configured OpenID Connect provider, or an Ed25519 signature by a registered authorised agent
+//! over the exact bytes of the request.
+
+use crate::intake::IntakeError;
+use crate::settings::IdentitySettings;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use rightful_core::intake::SubjectEmail;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct IdClaims {
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: bool,
+}
+
+fn invalid(m: &str) -> IntakeError {
+    IntakeError::Invalid(m.to_owned())
+}
+
+/// Verifies an OIDC ID token: signed by a key of the provider's JWKS, right issuer and audience,
+/// not expired, with a verified e-mail address equal to the request's.
+pub fn verify_id_token(
+    settings: &IdentitySettings,
+    token: &str,
+    email: &SubjectEmail,
+    _now: DateTime<Utc>,
+) -> Result<(), IntakeError> {
+    if settings.oidc_issuer.is_empty() || settings.oidc_jwks_file.is_empty() {
+        return Err(invalid("no identity provider is configured for ID tokens"));
+    }
+    let jwks: JwkSet = std::fs::read_to_string(&settings.oidc_jwks_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| {
+            IntakeError::Engine(crate::EngineError::Io {
+                path: settings.oidc_jwks_file.clone(),
+                source: std::io::Error::other("not a JWKS file"),
+            })
+        })?;
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|_| invalid("the ID token is malformed"))?;
+    let jwk = match &header.kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| invalid("the ID token is signed by an unknown key"))?;
+    let key =
+        DecodingKey::from_jwk(jwk).map_err(|_| invalid("the provider's key is not usable"))?;
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[&settings.oidc_issuer]);
+    v.set_audience(&[&settings.oidc_audience]);
+    v.leeway = 30;
+    let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &v)
+        .map_err(|_| invalid("the ID token is not valid (signature, issuer, audience or expiry)"))?
+        .claims;
+    let matches = claims
+        .email
+        .as_deref()
+        .and_then(|e| SubjectEmail::parse(e).ok())
+        .is_some_and(|e| &e == email);
+    if !(claims.email_verified && matches) {
+        return Err(invalid("the ID token does not prove this e-mail address"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Agent {
+    name: String,
+    public_key: String,
+}
+
+/// Verifies `Rightful-Agent-Signature: agent=<id>, signature=<base64 Ed25519 over the body>`
+/// against the registered agent's key; returns the agent id.
+pub fn verify_agent(
+    settings: &IdentitySettings,
+    header: &str,
+    body: &[u8],
+) -> Result<String, IntakeError> {
+    let mut agent = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("agent", v)) => agent = Some(v.trim().to_owned()),
+            Some(("signature", v)) => signature = Some(v.trim().to_owned()),
+            _ => {}
+        }
+    }
+    let (Some(agent), Some(signature)) = (agent, signature) else {
+        return Err(invalid(
+            "the agent signature header needs agent=… and signature=…",
+        ));
+    };
+    if !rightful_core::storemap::is_identifier(&agent) {
+        return Err(invalid("unknown agent"));
+    }
+    let registered: Agent =
+        std::fs::read_to_string(settings.agents_dir.join(format!("{agent}.toml")))
+            .ok()
+            .and_then(|t| toml::from_str(&t).ok())
+            .ok_or_else(|| invalid("unknown agent"))?;
+    let key: [u8; 32] = STANDARD
+        .decode(registered.public_key.trim())
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| invalid("the agent's registered key is not usable"))?;
+    let key = VerifyingKey::from_bytes(&key)
+        .map_err(|_| invalid("the agent's registered key is not usable"))?;
+    let sig: [u8; 64] = STANDARD
+        .decode(&signature)
+        .ok()
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| invalid("the signature is not base64 of 64 bytes"))?;
+    key.verify(body, &Signature::from_bytes(&sig))
+        .map_err(|_| invalid("the agent signature does not match the request"))?;
+    tracing::info!(agent.id = %agent, agent.name = %registered.name, "agent signature verified");
+    Ok(agent)
+}
