@@ -1,5 +1,6 @@
 //! Identity without an e-mail code (A6, A13): an ID token from the configured OpenID Connect
 //! provider, and a request signed by a registered authorised agent.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use actix_web::test as atest;
 use actix_web::{App, web};

@@ -185,7 +185,12 @@ async fn a_repeat_within_a_day_is_linked_not_run_twice_and_bad_input_is_a_clear_
         .set_payload("{\"type\":");
     assert_eq!(call(&svc, malformed).await.0, 400);
     let huge = serde_json::json!({"type": "access", "email": "ann@example.test", "text": "x".repeat(300 * 1024)});
-    assert_eq!(call(&svc, submit(huge)).await.0, 400, "over the body limit");
+    let (status, err) = call(&svc, submit(huge)).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "over the body limit"
+    );
 }
 
 #[actix_web::test]

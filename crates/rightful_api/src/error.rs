@@ -20,6 +20,9 @@ pub enum ApiError {
     /// The token's role may not call this route.
     #[error("this route needs the `{0}` role")]
     Forbidden(&'static str),
+    /// The body is larger than the configured limit.
+    #[error("the body is larger than {0} KiB")]
+    PayloadTooLarge(usize),
     /// A wrong, expired or used identity code.
     #[error("{0}")]
     InvalidCode(String),
@@ -54,6 +57,7 @@ impl ApiError {
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::InvalidTransition(_) => (StatusCode::CONFLICT, "invalid_transition"),
             Self::InvalidCode(_) => (StatusCode::BAD_REQUEST, "invalid_code"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::ExtensionRefused(_) => (StatusCode::CONFLICT, "extension_refused"),
             Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -89,6 +93,7 @@ impl ResponseError for ApiError {
             | Self::InvalidCredentials
             | Self::InvalidTransition(_)
             | Self::InvalidCode(_)
+            | Self::PayloadTooLarge(_)
             | Self::ExtensionRefused(_)
             | Self::RegisterIncomplete(_) => {}
         }

@@ -15,9 +15,20 @@ pub const AGENT_SIGNATURE_HEADER: &str = "Rightful-Agent-Signature";
 pub async fn submit_request(
     engine: web::Data<Engine>,
     req: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
+    // Read the body ourselves, up to the limit, so that an oversized one gets our JSON error.
+    let limit = engine.settings.server.body_limit_kib * 1024;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit / 1024));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
     // The signature covers the bytes as received, so the body is parsed here, after it.
     let agent = match req.headers().get(AGENT_SIGNATURE_HEADER) {
         Some(h) => {
