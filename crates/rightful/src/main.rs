@@ -2,6 +2,23 @@
 
 mod telemetry;
 
+/// Writes a line to standard output; a closed pipe (`rightful … | head`) ends the output quietly
+/// instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// Like `out!`, without the newline.
+macro_rules! out_nonl {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 use clap::{Args, Parser, Subcommand};
 use rightful_engine::register::Format;
 use rightful_engine::settings::Settings;
@@ -222,7 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
         Command::Migrate { data } => {
             let s = settings(config, Some(&data), None)?;
             let store = rightful_store::Store::open(&s.database_url()?, 1)?;
-            println!("engine database is up to date ({:?})", store.backend());
+            out!("engine database is up to date ({:?})", store.backend());
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
@@ -296,7 +313,7 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             let engine = Engine::open(s)?;
             match rightful_engine::auth::add_staff(&engine, &username, role, &password) {
                 Ok(()) => {
-                    println!("added {} account `{username}`", role.as_str());
+                    out!("added {} account `{username}`", role.as_str());
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -346,16 +363,16 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             let store = rightful_store::Store::open(&s.database_url()?, 1)?;
             let v = store.with_conn(rightful_store::models::audit::verify)?;
             if v.ok() {
-                println!("audit trail intact: {} entries", v.entries);
+                out!("audit trail intact: {} entries", v.entries);
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!(
+                out!(
                     "audit trail NOT intact: {} entries checked, {} problem(s):",
                     v.entries,
                     v.problems.len()
                 );
                 for p in &v.problems {
-                    println!("  - {p}");
+                    out!("  - {p}");
                 }
                 Ok(ExitCode::FAILURE)
             }
@@ -368,7 +385,7 @@ fn stores_check(s: &Settings) -> Result<ExitCode, EngineError> {
     let stores = match rightful_engine::stores::load(s, &policy) {
         Ok(stores) => stores,
         Err(rightful_engine::stores::StoresError::Invalid(errors)) => {
-            print!("{errors}");
+            out_nonl!("{errors}");
             return Ok(ExitCode::FAILURE);
         }
         Err(other) => return Err(other.into()),
@@ -379,14 +396,14 @@ fn stores_check(s: &Settings) -> Result<ExitCode, EngineError> {
         match outcome {
             Ok(c) => {
                 let tables = c.map().tables.len();
-                println!("store {name}: OK ({tables} tables)");
+                out!("store {name}: OK ({tables} tables)");
                 for w in &c.warnings {
-                    println!("  warning: {w}");
+                    out!("  warning: {w}");
                 }
             }
             Err(e) => {
                 ok = false;
-                println!("{e}");
+                out!("{e}");
             }
         }
     }
@@ -416,7 +433,7 @@ fn stores_find(s: &Settings, ids: &[String], repeat: u32) -> Result<ExitCode, En
     for (name, c) in rightful_engine::stores::open_all(&stores, &key) {
         match c {
             Ok(c) => connectors.push(c),
-            Err(e) => println!("{name}: {e}"),
+            Err(e) => out!("{name}: {e}"),
         }
     }
     let mut times = Vec::new();
@@ -434,16 +451,19 @@ fn stores_find(s: &Settings, ids: &[String], repeat: u32) -> Result<ExitCode, En
     }
     for found in &last {
         for h in &found.hits {
-            println!(
+            out!(
                 "{:<8} {:<24} {:<22} {:>8} rows",
-                found.store, h.table, h.purpose, h.rows
+                found.store,
+                h.table,
+                h.purpose,
+                h.rows
             );
         }
     }
     let mut ms: Vec<f64> = times.iter().map(|t| t.0).collect();
     ms.sort_by(f64::total_cmp);
     let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    println!(
+    out!(
         "discover + export across {} stores: {} rows; {} runs: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         connectors.len(),
         times.last().map_or(0, |t| t.1),
@@ -491,7 +511,7 @@ fn demo_seed(
         })?;
         bar.finish_and_clear();
         if seeded.skipped {
-            println!("{}: already seeded, left alone", seeded.store);
+            out!("{}: already seeded, left alone", seeded.store);
             continue;
         }
         let rows: u64 = seeded.rows.iter().map(|r| r.1).sum();
@@ -501,7 +521,7 @@ fn demo_seed(
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
-        println!(
+        out!(
             "{}: {rows} rows in {:.1} s ({:.0} rows/s): {}",
             seeded.store,
             seeded.seconds,
@@ -510,7 +530,7 @@ fn demo_seed(
         );
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    out!(
         "seeded {total_rows} rows in {secs:.1} s ({:.0} rows/s)",
         total_rows as f64 / secs.max(0.001)
     );
@@ -521,7 +541,7 @@ fn policy_check(s: &Settings) -> Result<ExitCode, EngineError> {
     match rightful_engine::policy::load_dir(&s.policy.dir) {
         Ok(loaded) => {
             let p = &loaded.policy;
-            println!(
+            out!(
                 "policy OK: {} ({} purposes) in {}",
                 p.controller.party.name,
                 p.purposes.len(),
@@ -529,7 +549,7 @@ fn policy_check(s: &Settings) -> Result<ExitCode, EngineError> {
             );
             for purpose in &p.purposes {
                 let bases: Vec<&str> = purpose.bases.iter().map(|b| b.basis.as_str()).collect();
-                println!(
+                out!(
                     "  {:<24} {:<34} {}",
                     purpose.id,
                     bases.join(" | "),
@@ -537,13 +557,13 @@ fn policy_check(s: &Settings) -> Result<ExitCode, EngineError> {
                 );
             }
             for w in rightful_core::register::check(p).warnings {
-                println!("warning: {w}");
+                out!("warning: {w}");
             }
-            println!("digest: {}", loaded.digest);
+            out!("digest: {}", loaded.digest);
             Ok(ExitCode::SUCCESS)
         }
         Err(rightful_engine::policy::LoadError::Invalid(errors)) => {
-            print!("{errors}");
+            out_nonl!("{errors}");
             Ok(ExitCode::FAILURE)
         }
         Err(other) => Err(other.into()),
@@ -581,9 +601,9 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
         path: listen.clone(),
         source,
     })?;
-    println!("Rightful is listening on http://{addr}");
-    println!("  health:   http://{addr}/health");
-    println!("  register: http://{addr}/v1/register?format=csv   (also json, jsonld)");
+    out!("Rightful is listening on http://{addr}");
+    out!("  health:   http://{addr}/health");
+    out!("  register: http://{addr}/v1/register?format=csv   (also json, jsonld)");
     tracing::info!(listen.addr = %addr, purposes.count = engine.policy.purposes.len(), "server started");
     actix_web::rt::System::new()
         .block_on(async move {
