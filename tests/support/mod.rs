@@ -74,3 +74,10 @@ impl TestApp {
         Ok(format!("http://{addr}"))
     }
 }
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The data directory (keys, outbox) is per app and temporary.
+        let _ = std::fs::remove_dir_all(&self.engine.settings.storage.data_dir);
+    }
+}

@@ -78,7 +78,7 @@ pub struct Acknowledgement {
     pub received_at: String,
     /// Due date.
     pub due_on: String,
-    /// "from <day> to <day>", told to the subject (A12).
+    /// `from <day> to <day>`, told to the subject (A12).
     pub period: String,
     /// Issued at.
     pub iat: i64,
