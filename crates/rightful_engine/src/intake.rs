@@ -461,11 +461,14 @@ async fn send_code(engine: &Engine, id: &str, email: &str, now: DateTime<Utc>) -
     })
     .await;
     if !matches!(sent, Ok(Ok(()))) {
+        // The transport's message may quote the server's reply, which can name the recipient:
+        // only the kind of failure is logged.
         let why = match sent {
-            Ok(Err(e)) => e.to_string(),
-            _ => "mail task failed".into(),
+            Ok(Err(crate::mail::MailError::Build(_))) => "the message could not be built",
+            Ok(Err(crate::mail::MailError::Send(_))) => "the mail transport refused or failed",
+            _ => "the mail task failed",
         };
-        tracing::error!(request.id = %id, error = %why, "identity code not sent");
+        tracing::error!(request.id = %id, error = why, "identity code not sent");
         return Status::Received;
     }
     let challenge = rightful_store::models::challenge::Challenge {
