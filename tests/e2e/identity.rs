@@ -2,42 +2,14 @@
 //! provider, and a request signed by a registered authorised agent.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+use crate::call;
 use actix_web::test as atest;
-use actix_web::{App, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::{Signer, SigningKey};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rightful_tests::TestApp;
-
-macro_rules! service {
-    ($app:expr) => {
-        atest::init_service(
-            App::new().configure(rightful_api::routes::configure(web::Data::new(
-                $app.engine.clone(),
-            ))),
-        )
-        .await
-    };
-}
-
-async fn call<S>(svc: &S, req: atest::TestRequest) -> (u16, serde_json::Value)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse,
-            Error = actix_web::Error,
-        >,
-{
-    let res = atest::call_service(svc, req.to_request()).await;
-    let status = res.status().as_u16();
-    let body = atest::read_body(res).await;
-    (
-        status,
-        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
-    )
-}
 
 const ISSUER: &str = "https://idp.example.test";
 

@@ -1,19 +1,7 @@
 //! The register and health endpoints, in process.
 
 use actix_web::test as atest;
-use actix_web::{App, web};
 use rightful_tests::TestApp;
-
-macro_rules! service {
-    ($app:expr) => {
-        atest::init_service(
-            App::new().configure(rightful_api::routes::configure(web::Data::new(
-                $app.engine.clone(),
-            ))),
-        )
-        .await
-    };
-}
 
 #[actix_web::test]
 async fn health_reports_the_database_and_the_policy() {

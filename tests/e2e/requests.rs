@@ -1,39 +1,11 @@
 //! Requests in (A1, A2, A4, A10, A12, A14) and the DPO's decisions, through the HTTP API.
 
+use crate::call;
 use actix_web::test as atest;
-use actix_web::{App, web};
 use rightful_core::lifecycle::Status;
 use rightful_engine::auth::{Role, add_staff};
 use rightful_engine::intake::Acknowledgement;
 use rightful_tests::TestApp;
-
-macro_rules! service {
-    ($app:expr) => {
-        atest::init_service(
-            App::new().configure(rightful_api::routes::configure(web::Data::new(
-                $app.engine.clone(),
-            ))),
-        )
-        .await
-    };
-}
-
-async fn call<S>(svc: &S, req: atest::TestRequest) -> (u16, serde_json::Value)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse,
-            Error = actix_web::Error,
-        >,
-{
-    let res = atest::call_service(svc, req.to_request()).await;
-    let status = res.status().as_u16();
-    let body = atest::read_body(res).await;
-    (
-        status,
-        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
-    )
-}
 
 fn submit(body: serde_json::Value) -> atest::TestRequest {
     atest::TestRequest::post()

@@ -1,20 +1,8 @@
 //! Staff authentication and roles: sign-in, bearer tokens, 401 and 403.
 
 use actix_web::test as atest;
-use actix_web::{App, web};
 use rightful_engine::auth::{Claims, Role, TokenKeys, add_staff};
 use rightful_tests::TestApp;
-
-macro_rules! service {
-    ($app:expr) => {
-        atest::init_service(
-            App::new().configure(rightful_api::routes::configure(web::Data::new(
-                $app.engine.clone(),
-            ))),
-        )
-        .await
-    };
-}
 
 const PASSWORD: &str = "correct horse battery staple";
 
