@@ -13,6 +13,30 @@ fn submit(body: serde_json::Value) -> atest::TestRequest {
         .set_json(body)
 }
 
+/// Adds a DPO account and signs it in over HTTP; returns the `Authorization` header value.
+#[expect(clippy::unwrap_used, reason = "test set-up fails loudly")]
+async fn dpo_bearer<S>(app: &TestApp, svc: &S) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    add_staff(
+        &app.engine,
+        "alice",
+        Role::Dpo,
+        "correct horse battery staple",
+    )
+    .unwrap();
+    let login = atest::TestRequest::post().uri("/v1/auth/token").set_json(
+        serde_json::json!({"username": "alice", "password": "correct horse battery staple"}),
+    );
+    let (_, body) = call(svc, login).await;
+    format!("Bearer {}", body["access_token"].as_str().unwrap())
+}
+
 #[actix_web::test]
 async fn a_subject_submits_in_plain_words_and_follows_the_request_with_its_token() {
     let app = TestApp::new(false).unwrap();
@@ -168,22 +192,8 @@ async fn a_repeat_within_a_day_is_linked_not_run_twice_and_bad_input_is_a_clear_
 #[actix_web::test]
 async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month() {
     let app = TestApp::new(false).unwrap();
-    add_staff(
-        &app.engine,
-        "alice",
-        Role::Dpo,
-        "correct horse battery staple",
-    )
-    .unwrap();
     let svc = service!(app);
-    let (_, login) = call(
-        &svc,
-        atest::TestRequest::post().uri("/v1/auth/token").set_json(
-            serde_json::json!({"username": "alice", "password": "correct horse battery staple"}),
-        ),
-    )
-    .await;
-    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let bearer = dpo_bearer(&app, &svc).await;
     let mut ids = Vec::new();
     for email in ["a@example.test", "b@example.test", "c@example.test"] {
         let (_, r) = call(
@@ -439,22 +449,8 @@ async fn a5_codes_expire_and_run_out_of_attempts() {
 #[actix_web::test]
 async fn a6_a9_doubts_excessive_flags_comments_and_queue_filters() {
     let app = TestApp::new(false).unwrap();
-    add_staff(
-        &app.engine,
-        "alice",
-        Role::Dpo,
-        "correct horse battery staple",
-    )
-    .unwrap();
     let svc = service!(app);
-    let (_, login) = call(
-        &svc,
-        atest::TestRequest::post().uri("/v1/auth/token").set_json(
-            serde_json::json!({"username": "alice", "password": "correct horse battery staple"}),
-        ),
-    )
-    .await;
-    let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let bearer = dpo_bearer(&app, &svc).await;
     // Three requests: one old (received 400 days ago, overdue), two today.
     let now = chrono::Utc::now();
     let sub = |kind: &str, email: &str| rightful_engine::intake::Submission {

@@ -574,13 +574,10 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
     let listen = s.server.listen.clone();
     // The site's stores are checked at start-up: a map that does not fit, an unreachable store or
     // a missing index is logged; the server still starts (requests wait for the store).
-    match rightful_engine::policy::load_dir(&s.policy.dir)
-        .map(|l| l.policy)
-        .map_err(EngineError::from)
-        .and_then(|p| Ok(rightful_engine::stores::load(&s, &p)?))
-    {
+    let engine = Engine::open(s)?;
+    match rightful_engine::stores::load(&engine.settings, &engine.policy) {
         Ok(stores) => {
-            let key = rightful_engine::stores::hash_key(&s)?;
+            let key = rightful_engine::stores::hash_key(&engine.settings)?;
             for (name, outcome) in rightful_engine::stores::open_all(&stores, &key) {
                 match outcome {
                     Ok(c) => {
@@ -592,7 +589,6 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
         }
         Err(e) => tracing::error!(error = %e, "store maps not loaded"),
     }
-    let engine = Engine::open(s)?;
     let listener = std::net::TcpListener::bind(&listen).map_err(|source| EngineError::Io {
         path: listen.clone(),
         source,

@@ -18,10 +18,7 @@ pub fn keyed(secret: &[u8], value: &str, max_len: Option<usize>) -> String {
     };
     mac.update(value.as_bytes());
     let digest = mac.finalize().into_bytes();
-    let mut out = String::from(PREFIX);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
+    let mut out = format!("{PREFIX}{}", rightful_core::audit::hex(&digest));
     if let Some(n) = max_len {
         out.truncate(n.max(PREFIX.len() + 16));
     }

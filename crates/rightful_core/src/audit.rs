@@ -74,7 +74,8 @@ pub fn entry_hash(prev_hash: &str, content: &EntryContent) -> String {
     hex(&h.finalize())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes` (hashes, tokens, key ids).
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -7,7 +7,7 @@
 use crate::{Engine, EngineError};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::Connection;
-use rightful_core::audit::EntryContent;
+use rightful_core::audit::{EntryContent, hex};
 use rightful_core::deadline::{Clock, ExtensionReason};
 use rightful_core::intake::{RequestType, SubjectEmail, classify};
 use rightful_core::lifecycle::Status;
@@ -114,17 +114,14 @@ impl From<rightful_store::StoreError> for IntakeError {
 }
 
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&bytes)
 }
 
 /// Accepts a request received at `now` through `channel`.
@@ -273,6 +270,23 @@ pub struct StatusView {
     pub history: Vec<(chrono::NaiveDateTime, String)>,
 }
 
+/// The subject of request `id` when `hash` is its token's hash; both are hex SHA-256, compared
+/// without an early exit.
+fn token_holder(
+    c: &mut rightful_store::DbConn,
+    id: &str,
+    hash: &str,
+) -> Result<Option<request::RequestSubject>, rightful_store::StoreError> {
+    Ok(request::subject(c, id)?.filter(|s| {
+        s.token_hash.len() == hash.len()
+            && s.token_hash
+                .bytes()
+                .zip(hash.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }))
+}
+
 /// The request's status for the holder of its token; `NotFound` for a wrong token too, so that
 /// nobody learns whether a request exists.
 pub async fn status_for_subject(
@@ -284,21 +298,12 @@ pub async fn status_for_subject(
     engine
         .store
         .run(move |c| {
-            let (Some(row), Some(subject)) = (request::find(c, &id)?, request::subject(c, &id)?)
-            else {
+            let Some(subject) = token_holder(c, &id, &hash)? else {
                 return Ok(None);
             };
-            // Both are hex SHA-256: compare without an early exit.
-            let same = subject.token_hash.len() == hash.len()
-                && subject
-                    .token_hash
-                    .bytes()
-                    .zip(hash.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0;
-            if !same {
+            let Some(row) = request::find(c, &id)? else {
                 return Ok(None);
-            }
+            };
             let history = request::events(c, &id)?
                 .into_iter()
                 .map(|e| (e.at, e.to_status))
@@ -438,10 +443,7 @@ pub async fn decide(
 }
 
 fn code_hash(request_id: &str, code: &str) -> String {
-    Sha256::digest(format!("{request_id}:{code}").as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(format!("{request_id}:{code}").as_bytes()))
 }
 
 /// Sends a fresh e-mail code (A5–A6: the e-mail code bound to the request proves the requester
@@ -526,14 +528,16 @@ pub async fn verify_code(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<Status, IntakeError> {
-    // The token check answers exactly like an unknown request.
-    status_for_subject(engine, id, token).await?;
-    let (id, code) = (id.to_owned(), code.trim().to_owned());
+    let (id, code, hash) = (id.to_owned(), code.trim().to_owned(), token_hash(token));
     let rules = engine.settings.deadlines.clone();
     engine
         .store
         .run(move |c| {
             use rightful_store::models::challenge;
+            // A wrong token answers exactly like an unknown request.
+            if token_holder(c, &id, &hash)?.is_none() {
+                return Ok(Err(IntakeError::NotFound));
+            }
             let Some(ch) = challenge::get(c, &id)? else {
                 return Ok(Err(IntakeError::Code("no code is pending for this request".into())));
             };

@@ -62,7 +62,7 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
         h.update(s.text.as_bytes());
         h.update([0]);
     }
-    let digest = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest = rightful_core::audit::hex(&h.finalize());
     let policy = Policy::load(&controller, &purposes)?;
     Ok(Loaded { policy, digest })
 }

@@ -287,12 +287,7 @@ pub fn sign(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = rightful_core::audit::hex(&mac.finalize().into_bytes());
     format!("sha256={hex}")
 }
 

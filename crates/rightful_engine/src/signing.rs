@@ -40,11 +40,7 @@ impl Signer {
             source: std::io::Error::other(e.to_string()),
         })?;
         let public = key.verifying_key().to_bytes();
-        let kid = Sha256::digest(public)
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let kid = rightful_core::audit::hex(&Sha256::digest(public)[..8]);
         Ok(Self {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(&public),

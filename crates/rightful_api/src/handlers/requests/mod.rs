@@ -13,3 +13,15 @@ pub(crate) fn request_id(raw: &str) -> Result<String, crate::error::ApiError> {
         .map(|u| u.to_string())
         .map_err(|_| crate::error::ApiError::NotFound)
 }
+
+/// The token of `Authorization: Request <token>`; a missing one answers like an unknown request.
+pub(crate) fn subject_token(
+    req: &actix_web::HttpRequest,
+) -> Result<String, crate::error::ApiError> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Request "))
+        .map(|t| t.trim().to_owned())
+        .ok_or(crate::error::ApiError::NotFound)
+}

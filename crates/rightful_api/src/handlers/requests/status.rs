@@ -14,12 +14,7 @@ pub async fn get_status(
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Request "))
-        .ok_or(ApiError::NotFound)?;
-    let view = rightful_engine::intake::status_for_subject(&engine, &id, token.trim()).await?;
+    let token = super::subject_token(&req)?;
+    let view = rightful_engine::intake::status_for_subject(&engine, &id, &token).await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -24,19 +24,9 @@ pub async fn post_verify(
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Request "))
-        .ok_or(ApiError::NotFound)?;
-    let status = rightful_engine::intake::verify_code(
-        &engine,
-        &id,
-        token.trim(),
-        &body.code,
-        chrono::Utc::now(),
-    )
-    .await?;
+    let token = super::subject_token(&req)?;
+    let status =
+        rightful_engine::intake::verify_code(&engine, &id, &token, &body.code, chrono::Utc::now())
+            .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"id": id, "status": status})))
 }
