@@ -5,7 +5,9 @@
 
 pub mod audit;
 pub mod deadline;
+pub mod details;
 pub mod duration;
+pub mod evidence;
 pub mod intake;
 pub mod lifecycle;
 pub mod policy;

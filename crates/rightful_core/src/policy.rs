@@ -779,6 +779,8 @@ pub struct Policy {
     pub purposes: Vec<Purpose>,
     /// Local DPV terms and the DPV term each narrows (`ex:BlogCommenting` → `dpv:ServiceProvision`).
     pub dpv_extensions: BTreeMap<String, String>,
+    /// What each request type must carry: details, accepted proofs, documents of standing.
+    pub evidence: crate::evidence::Evidence,
 }
 
 impl Policy {
@@ -796,7 +798,16 @@ impl Policy {
         let mut security = SecurityMeasures::default();
         let mut controller_model = None;
         let mut dpv_extensions = BTreeMap::new();
-        if let Some(c) = ctrl {
+        let mut evidence = crate::evidence::Evidence::default();
+        if let Some(mut c) = ctrl {
+            match crate::evidence::convert(std::mem::take(&mut c.evidence)) {
+                Ok(e) => evidence = e,
+                Err(list) => {
+                    for (field, m) in list {
+                        errs.push(&controller.path, "-", &field, m);
+                    }
+                }
+            }
             security = c.security.clone();
             dpv_extensions = c.dpv_extensions.clone();
             for (term, parent) in &dpv_extensions {
@@ -855,6 +866,7 @@ impl Policy {
                 recipients,
                 purposes: out,
                 dpv_extensions,
+                evidence,
             }),
             _ => Err(PolicyErrors(errs.0)),
         }

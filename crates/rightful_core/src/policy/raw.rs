@@ -36,6 +36,9 @@ pub(super) struct Controller {
     /// Local DPV terms (`ex:BlogCommenting`) and the DPV term each one narrows.
     #[serde(default)]
     pub dpv_extensions: BTreeMap<String, String>,
+    /// What each request type must carry (SPEC §6).
+    #[serde(default)]
+    pub evidence: BTreeMap<String, crate::evidence::RawRule>,
 }
 
 #[derive(Debug, Deserialize)]
