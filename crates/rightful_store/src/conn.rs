@@ -76,8 +76,10 @@ impl ManageConnection for Manager {
                 let mut c = SqliteConnection::establish(path)?;
                 // WAL lets readers run beside the single writer; the busy timeout makes writers
                 // wait instead of failing with "database is locked".
+                // secure_delete overwrites deleted content (an identity document once checked,
+                // A7) instead of leaving it in free pages.
                 c.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;",
                 )?;
                 Ok(DbConn::Sqlite(c))
             }

@@ -161,6 +161,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Documents a request carries; the content goes once checked (A7).
+    request_documents (request_id, kind) {
+        /// The request.
+        request_id -> Text,
+        /// identity_document, death_certificate, heir_status, executor_designation, mandate.
+        kind -> Text,
+        /// When it was asked for.
+        requested_at -> Timestamp,
+        /// `policy` or the DPO who recorded a doubt.
+        requested_by -> Text,
+        /// When it was uploaded.
+        received_at -> Nullable<Timestamp>,
+        /// Its media type.
+        content_type -> Nullable<Text>,
+        /// The document, until checked.
+        content -> Nullable<Binary>,
+        /// When it was checked.
+        checked_at -> Nullable<Timestamp>,
+        /// Who checked it.
+        checked_by -> Nullable<Text>,
+        /// accepted or rejected.
+        outcome -> Nullable<Text>,
+        /// How it was checked.
+        method -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Deadline reminders sent, one per request and threshold.
+    reminders (request_id, threshold) {
+        /// The request.
+        request_id -> Text,
+        /// Days before the due date (negative once overdue).
+        threshold -> Integer,
+        /// When.
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Versions of a subject's specific post-mortem directives (D2).
+    post_mortem_directives (subject_email, version) {
+        /// The subject.
+        subject_email -> Text,
+        /// From 1.
+        version -> Integer,
+        /// The request that recorded it.
+        request_id -> Text,
+        /// register, update or revoke.
+        action -> Text,
+        /// JSON: the directives.
+        directives -> Text,
+        /// JSON: who carries them out, if named.
+        executor -> Nullable<Text>,
+        /// When.
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -243,6 +303,35 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "details",
             "token_hash",
             "duplicate_of",
+        ],
+    ),
+    (
+        "request_documents",
+        &[
+            "request_id",
+            "kind",
+            "requested_at",
+            "requested_by",
+            "received_at",
+            "content_type",
+            "content",
+            "checked_at",
+            "checked_by",
+            "outcome",
+            "method",
+        ],
+    ),
+    ("reminders", &["request_id", "threshold", "sent_at"]),
+    (
+        "post_mortem_directives",
+        &[
+            "subject_email",
+            "version",
+            "request_id",
+            "action",
+            "directives",
+            "executor",
+            "recorded_at",
         ],
     ),
     (

@@ -88,8 +88,27 @@ fn a_request_is_stored_and_moves_through_allowed_states_only() {
                 let events = request::events(c, new.id)?;
                 let path: Vec<&str> = events.iter().map(|e| e.to_status.as_str()).collect();
                 assert_eq!(path, ["received", "awaiting_review"]);
-                assert_eq!(request::list(c, Some(Status::AwaitingReview))?.len(), 1);
-                assert!(request::list(c, Some(Status::Denied))?.is_empty());
+                assert_eq!(
+                    request::list(
+                        c,
+                        &request::Filter {
+                            statuses: vec![Status::AwaitingReview],
+                            ..Default::default()
+                        }
+                    )?
+                    .len(),
+                    1
+                );
+                assert!(
+                    request::list(
+                        c,
+                        &request::Filter {
+                            statuses: vec![Status::Denied],
+                            ..Default::default()
+                        }
+                    )?
+                    .is_empty()
+                );
                 Ok(())
             })
             .unwrap();

@@ -3,6 +3,9 @@
 
 pub mod audit;
 pub mod challenge;
+pub mod directive;
+pub mod document;
 pub mod notification;
+pub mod reminder;
 pub mod request;
 pub mod staff;

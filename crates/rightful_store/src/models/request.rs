@@ -107,14 +107,42 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<RequestRow>, StoreErro
         .optional()?)
 }
 
-/// Lists requests, soonest due first, optionally with one status.
-pub fn list(conn: &mut DbConn, status: Option<Status>) -> Result<Vec<RequestRow>, StoreError> {
+/// Which requests to list; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Any of these statuses.
+    pub statuses: Vec<Status>,
+    /// This type.
+    pub kind: Option<String>,
+    /// Due on or after this day.
+    pub due_from: Option<NaiveDate>,
+    /// Due on or before this day.
+    pub due_before: Option<NaiveDate>,
+    /// At most this many (default: all).
+    pub limit: Option<i64>,
+}
+
+/// Lists requests, soonest due first.
+pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<RequestRow>, StoreError> {
     let mut q = requests::table
         .select(RequestRow::as_select())
         .order((requests::due_on.asc(), requests::id.asc()))
         .into_boxed();
-    if let Some(s) = status {
-        q = q.filter(requests::status.eq(s.as_str()));
+    if !f.statuses.is_empty() {
+        let s: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        q = q.filter(requests::status.eq_any(s));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(requests::kind.eq(k.clone()));
+    }
+    if let Some(d) = f.due_from {
+        q = q.filter(requests::due_on.ge(d));
+    }
+    if let Some(d) = f.due_before {
+        q = q.filter(requests::due_on.le(d));
+    }
+    if let Some(n) = f.limit {
+        q = q.limit(n);
     }
     Ok(q.load(conn)?)
 }

@@ -1,0 +1,3 @@
+DROP TABLE post_mortem_directives;
+DROP TABLE reminders;
+DROP TABLE request_documents;
