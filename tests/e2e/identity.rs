@@ -18,9 +18,19 @@ fn idp_key() -> SigningKey {
 }
 
 fn id_token(key: &SigningKey, email: &str, audience: &str, expires_in: i64) -> String {
+    id_token_kid(key, "idp-1", email, audience, expires_in)
+}
+
+fn id_token_kid(
+    key: &SigningKey,
+    kid: &str,
+    email: &str,
+    audience: &str,
+    expires_in: i64,
+) -> String {
     let now = chrono::Utc::now().timestamp();
     let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some("idp-1".into());
+    header.kid = Some(kid.into());
     let claims = serde_json::json!({"iss": ISSUER, "aud": audience, "sub": "u-42", "email": email, "email_verified": true, "iat": now, "exp": now + expires_in});
     jsonwebtoken::encode(
         &header,
@@ -67,7 +77,7 @@ async fn an_oidc_token_verifies_the_requester_at_once_and_a_bad_one_stores_nothi
     let submit = |token: String, email: &str| {
         atest::TestRequest::post()
             .uri("/v1/requests")
-            .set_json(serde_json::json!({"type": "access", "email": email, "id_token": token}))
+            .set_json(serde_json::json!({"type": "access", "email": email, "id_token": token, "first_name": "Ann", "last_name": "Example"}))
     };
     let (status, ok) = call(
         &svc,
@@ -82,10 +92,11 @@ async fn an_oidc_token_verifies_the_requester_at_once_and_a_bad_one_stores_nothi
         (201, Some("awaiting_review")),
         "{ok}"
     );
-    assert!(
-        app.outbox().is_empty(),
-        "no e-mail code when the token proves the address"
-    );
+    // A12: the acknowledgement goes out by mail too, with the due date and without any code.
+    let outbox = app.outbox();
+    assert_eq!(outbox.len(), 1, "one acknowledgement, no e-mail code");
+    assert!(outbox[0].contains("Your identity is confirmed") && !outbox[0].contains("code"));
+    assert!(outbox[0].contains(ok["due_on"].as_str().unwrap()));
     let stranger = SigningKey::from_bytes(&[8u8; 32]);
     for (token, email, why) in [
         (
@@ -120,7 +131,7 @@ async fn an_oidc_token_verifies_the_requester_at_once_and_a_bad_one_stores_nothi
     let count = app
         .engine
         .store
-        .with_conn(|c| rightful_store::models::request::list(c, None))
+        .with_conn(|c| rightful_store::models::request::list(c, &Default::default()))
         .unwrap()
         .len();
     assert_eq!(count, 1, "refused submissions store nothing");
@@ -131,7 +142,7 @@ async fn a13_an_agent_signed_request_is_verified_and_needs_a_mandate_before_disc
     let (app, _dir) = app_with_idp_and_agent();
     let svc = service!(app);
     let key = SigningKey::from_bytes(&[9u8; 32]);
-    let body = serde_json::json!({"type": "erasure", "email": "ann@example.test", "name": "Ann"})
+    let body = serde_json::json!({"type": "erasure", "email": "ann@example.test", "first_name": "Ann", "last_name": "Example"})
         .to_string();
     let signed = |header: String, body: &str| {
         atest::TestRequest::post()
@@ -150,17 +161,38 @@ async fn a13_an_agent_signed_request_is_verified_and_needs_a_mandate_before_disc
         (201, Some("awaiting_review")),
         "{ok}"
     );
-    let trail = app
-        .engine
-        .store
-        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
-        .unwrap();
+    let trail = app.trail();
     let verified = trail
         .iter()
         .find(|e| e.content.action == "identity.verified")
         .unwrap();
     assert_eq!(verified.content.actor, "agent:consumer_agent");
     assert_eq!(verified.content.details["mandate_required"], true);
+    // A13: the mandate is asked for, and the request cannot be approved until it is checked.
+    let id = ok["id"].as_str().unwrap();
+    let token = ok["token"].as_str().unwrap();
+    let bearer = crate::requests::dpo_bearer(&app, &svc).await;
+    let approve = || {
+        atest::TestRequest::post()
+            .uri(&format!("/v1/requests/{id}/decision"))
+            .insert_header(("Authorization", bearer.clone()))
+            .set_json(serde_json::json!({"decision": "approve"}))
+    };
+    let (status, e) = call(&svc, approve()).await;
+    assert_eq!(status, 400);
+    assert!(e["message"].as_str().unwrap().contains("mandate"), "{e}");
+    let put = atest::TestRequest::put()
+        .uri(&format!("/v1/requests/{id}/documents/mandate"))
+        .insert_header(("content-type", "application/pdf"))
+        .insert_header(("Authorization", format!("Request {token}")))
+        .set_payload(b"%PDF-1.4 mandate signed by the subject".to_vec());
+    assert_eq!(call(&svc, put).await.0, 204);
+    let check = atest::TestRequest::post()
+        .uri(&format!("/v1/requests/{id}/documents/mandate/check"))
+        .insert_header(("Authorization", bearer.clone()))
+        .set_json(serde_json::json!({"outcome": "accepted", "method": "signature compared with the account holder's"}));
+    assert_eq!(call(&svc, check).await.0, 200);
+    assert_eq!(call(&svc, approve()).await.0, 200);
     let tampered = body.replace("erasure", "access");
     for (header, payload, why) in [
         (
@@ -209,4 +241,95 @@ async fn a13_an_agent_signed_request_is_verified_and_needs_a_mandate_before_disc
             "{why}: {err}"
         );
     }
+}
+
+fn jwk(key: &SigningKey, kid: &str) -> serde_json::Value {
+    serde_json::json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes())})
+}
+
+#[actix_web::test]
+async fn a6_the_providers_keys_come_from_its_jwks_address_cached_and_fetched_again_after_rotation()
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    // The identity provider: a real HTTP server publishing its keys, counting the fetches.
+    let keys = Arc::new(Mutex::new(
+        serde_json::json!({"keys": [jwk(&idp_key(), "idp-1")]}),
+    ));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (k, f) = (keys.clone(), fetches.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let idp = actix_web::HttpServer::new(move || {
+        let (k, f) = (k.clone(), f.clone());
+        actix_web::App::new().route(
+            "/jwks",
+            actix_web::web::get().to(move || {
+                let (k, f) = (k.clone(), f.clone());
+                async move {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    let body = k.lock().unwrap().clone();
+                    actix_web::HttpResponse::Ok().json(body)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(idp);
+    let app = TestApp::with(false, |s| {
+        s.identity.oidc_issuer = ISSUER.into();
+        s.identity.oidc_audience = "rightful".into();
+        s.identity.oidc_jwks_url = format!("http://{addr}/jwks");
+    })
+    .unwrap();
+    let svc = service!(app);
+    let submit = |token: String, email: &str| {
+        atest::TestRequest::post().uri("/v1/requests").set_json(
+            serde_json::json!({"type": "access", "email": email, "id_token": token, "first_name": "Ann", "last_name": "Example"}),
+        )
+    };
+    for email in ["a@example.test", "b@example.test"] {
+        let (status, ok) = call(
+            &svc,
+            submit(id_token(&idp_key(), email, "rightful", 300), email),
+        )
+        .await;
+        assert_eq!(
+            (status, ok["status"].as_str()),
+            (201, Some("awaiting_review")),
+            "{ok}"
+        );
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "the keys are cached");
+    // The provider rotates its key: a token naming the new key makes Rightful fetch again.
+    let new_key = SigningKey::from_bytes(&[11u8; 32]);
+    *keys.lock().unwrap() = serde_json::json!({"keys": [jwk(&new_key, "idp-2")]});
+    let (status, ok) = call(
+        &svc,
+        submit(
+            id_token_kid(&new_key, "idp-2", "c@example.test", "rightful", 300),
+            "c@example.test",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, ok["status"].as_str()),
+        (201, Some("awaiting_review")),
+        "{ok}"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    // A token under a key the provider never published is refused, whatever the fetches.
+    let stranger = SigningKey::from_bytes(&[12u8; 32]);
+    let (status, _) = call(
+        &svc,
+        submit(
+            id_token_kid(&stranger, "idp-9", "d@example.test", "rightful", 300),
+            "d@example.test",
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
 }

@@ -30,8 +30,10 @@ where
     )
 }
 
+mod documents;
 mod http;
 mod identity;
+mod notices;
 mod register;
 mod requests;
 mod staff;

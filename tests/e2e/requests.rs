@@ -7,7 +7,12 @@ use rightful_engine::auth::{Role, add_staff};
 use rightful_engine::intake::Acknowledgement;
 use rightful_tests::TestApp;
 
-fn submit(body: serde_json::Value) -> atest::TestRequest {
+/// Submits `body`, with the names the reference policy asks for (SPEC §6) unless it gives them.
+pub(crate) fn submit(mut body: serde_json::Value) -> atest::TestRequest {
+    if let Some(m) = body.as_object_mut() {
+        m.entry("last_name").or_insert("Lovelace".into());
+        m.entry("first_name").or_insert("Ada".into());
+    }
     atest::TestRequest::post()
         .uri("/v1/requests")
         .set_json(body)
@@ -15,7 +20,7 @@ fn submit(body: serde_json::Value) -> atest::TestRequest {
 
 /// Adds a DPO account and signs it in over HTTP; returns the `Authorization` header value.
 #[expect(clippy::unwrap_used, reason = "test set-up fails loudly")]
-async fn dpo_bearer<S>(app: &TestApp, svc: &S) -> String
+pub(crate) async fn dpo_bearer<S>(app: &TestApp, svc: &S) -> String
 where
     S: actix_web::dev::Service<
             actix_http::Request,
@@ -41,7 +46,7 @@ where
 async fn a_subject_submits_in_plain_words_and_follows_the_request_with_its_token() {
     let app = TestApp::new(false).unwrap();
     let svc = service!(app);
-    let (status, accepted) = call(&svc, submit(serde_json::json!({"text": "Merci de supprimer toutes mes données", "email": "Ann@Example.test", "name": "Ann"}))).await;
+    let (status, accepted) = call(&svc, submit(serde_json::json!({"text": "Merci de supprimer toutes mes données", "email": "Ann@Example.test", "first_name": "Ann", "last_name": "Example"}))).await;
     assert_eq!(status, 201, "{accepted}");
     assert_eq!(
         accepted["type"], "erasure",
@@ -203,21 +208,7 @@ async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month
         .await;
         let id = r["id"].as_str().unwrap().to_owned();
         // Identity settled (the identity flow does this).
-        let moved = id.clone();
-        app.engine
-            .store
-            .with_conn(|c| {
-                rightful_store::models::request::transition(
-                    c,
-                    &moved,
-                    Status::AwaitingReview,
-                    "system",
-                    "identity verified",
-                    chrono::Utc::now().naive_utc(),
-                )
-            })
-            .unwrap()
-            .unwrap();
+        app.to_review(&id);
         ids.push(id);
     }
     let decide = |id: &str, body: serde_json::Value| {
@@ -292,11 +283,7 @@ async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month
         (409, Some("extension_refused"))
     );
     // Every decision is in the audit trail, with who and why, and no personal data.
-    let trail = app
-        .engine
-        .store
-        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
-        .unwrap();
+    let trail = app.trail();
     let actions: Vec<&str> = trail.iter().map(|e| e.content.action.as_str()).collect();
     for a in [
         "request.received",
@@ -336,7 +323,7 @@ async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month
 }
 
 #[expect(clippy::unwrap_used, reason = "a test helper fails loudly")]
-fn code_in(message: &str) -> String {
+pub(crate) fn code_in(message: &str) -> String {
     let at = message.find("enter this code: ").unwrap() + "enter this code: ".len();
     message[at..at + 6].to_owned()
 }
@@ -390,11 +377,7 @@ async fn a5_the_subject_confirms_the_e_mail_code_from_the_outbox_and_the_request
         (400, Some("invalid_code")),
         "a used code does not work twice"
     );
-    let trail = app
-        .engine
-        .store
-        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
-        .unwrap();
+    let trail = app.trail();
     let verified = trail
         .iter()
         .find(|e| e.content.action == "identity.verified")
@@ -409,14 +392,7 @@ async fn a5_the_subject_confirms_the_e_mail_code_from_the_outbox_and_the_request
 async fn a5_codes_expire_and_run_out_of_attempts() {
     let app = TestApp::new(false).unwrap();
     let now = chrono::Utc::now();
-    let sub = |email: &str| rightful_engine::intake::Submission {
-        kind: Some("access".into()),
-        text: None,
-        email: email.into(),
-        name: None,
-        details: serde_json::Value::Null,
-        id_token: None,
-    };
+    let sub = |email: &str| rightful_tests::submission("access", email);
     let a = rightful_engine::intake::submit(&app.engine, sub("a@example.test"), "web", now)
         .await
         .unwrap();
@@ -453,14 +429,7 @@ async fn a6_a9_doubts_excessive_flags_comments_and_queue_filters() {
     let bearer = dpo_bearer(&app, &svc).await;
     // Three requests: one old (received 400 days ago, overdue), two today.
     let now = chrono::Utc::now();
-    let sub = |kind: &str, email: &str| rightful_engine::intake::Submission {
-        kind: Some(kind.into()),
-        text: None,
-        email: email.into(),
-        name: None,
-        details: serde_json::Value::Null,
-        id_token: None,
-    };
+    let sub = |kind: &str, email: &str| rightful_tests::submission(kind, email);
     let old = rightful_engine::intake::submit(
         &app.engine,
         sub("access", "z@example.test"),
@@ -546,11 +515,7 @@ async fn a6_a9_doubts_excessive_flags_comments_and_queue_filters() {
         .0,
         200
     );
-    let trail = app
-        .engine
-        .store
-        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
-        .unwrap();
+    let trail = app.trail();
     let actions: Vec<&str> = trail.iter().map(|e| e.content.action.as_str()).collect();
     for a in [
         "identity.doubt_recorded",
@@ -585,4 +550,32 @@ async fn a6_a9_doubts_excessive_flags_comments_and_queue_filters() {
     assert_eq!(ids(&erasures), vec![fresh.id.clone()]);
     assert_eq!(call(&svc, list("due=yesterday")).await.0, 400);
     assert_eq!(call(&svc, list("type=teleport")).await.0, 400);
+}
+
+#[actix_web::test]
+async fn a2_intake_sets_the_checklists_due_dates() {
+    let app = TestApp::new(false).unwrap();
+    for (received, due) in [
+        ("2025-03-05", "2025-04-07"),
+        ("2025-08-31", "2025-09-30"),
+        ("2026-01-31", "2026-03-02"),
+        ("2028-01-31", "2028-02-29"),
+        ("2025-06-14", "2025-07-15"),
+        ("2025-10-11", "2025-11-12"),
+    ] {
+        let now = received
+            .parse::<chrono::NaiveDate>()
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap()
+            .and_utc();
+        let s = rightful_tests::submission("access", &format!("a2-{received}@example.test"));
+        let accepted = rightful_engine::intake::submit(&app.engine, s, "web", now)
+            .await
+            .unwrap();
+        assert_eq!(accepted.due_on.to_string(), due, "received {received}");
+        // A12: the acknowledgement states the same period.
+        let ack: Acknowledgement = app.engine.signer.verify(&accepted.acknowledgement).unwrap();
+        assert_eq!(ack.period, format!("from {received} to {due}"));
+    }
 }

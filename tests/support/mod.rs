@@ -39,6 +39,7 @@ impl TestApp {
         };
         let mut settings = Settings::default();
         settings.policy.dir = root().join("config/policy");
+        settings.mail.templates_dir = root().join("config/templates");
         settings.storage.database_url = db.url.clone();
         settings.storage.pool_size = 2;
         // Keys and files of the data directory stay out of the source tree.
@@ -50,7 +51,7 @@ impl TestApp {
         Ok(Self { engine, db })
     }
 
-    /// The messages in the outbox, oldest first.
+    /// The messages in the outbox, oldest first, quoted-printable decoded.
     pub fn outbox(&self) -> Vec<String> {
         let dir = self.engine.settings.storage.data_dir.join("outbox");
         let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -61,8 +62,38 @@ impl TestApp {
         files.sort();
         files
             .iter()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .filter_map(|f| std::fs::read(f).ok())
+            .map(|raw| decode_quoted_printable(&raw))
             .collect()
+    }
+
+    /// The whole audit trail.
+    #[expect(clippy::unwrap_used, reason = "test support fails loudly")]
+    pub fn trail(&self) -> Vec<rightful_core::audit::Entry> {
+        self.engine
+            .store
+            .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+            .unwrap()
+    }
+
+    /// Moves a request to review, as the identity flow would.
+    #[expect(clippy::unwrap_used, reason = "test support fails loudly")]
+    pub fn to_review(&self, id: &str) {
+        let id = id.to_owned();
+        self.engine
+            .store
+            .with_conn(move |c| {
+                rightful_store::models::request::transition(
+                    c,
+                    &id,
+                    rightful_core::lifecycle::Status::AwaitingReview,
+                    "system",
+                    "identity verified",
+                    chrono::Utc::now().naive_utc(),
+                )
+            })
+            .unwrap()
+            .unwrap();
     }
 
     /// Serves the engine on 127.0.0.1 with a random port; returns the base URL.
@@ -79,5 +110,46 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // The data directory (keys, outbox) is per app and temporary.
         let _ = std::fs::remove_dir_all(&self.engine.settings.storage.data_dir);
+    }
+}
+
+/// Decodes quoted-printable text (`=XX` bytes, `=` soft line breaks); other `=` stay.
+pub fn decode_quoted_printable(raw: &[u8]) -> String {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'=' {
+            if raw[i + 1..].starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if let (Some(h), Some(l)) = (
+                raw.get(i + 1).and_then(|b| hex(*b)),
+                raw.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A submission of `kind` from `email`, with the names the reference policy asks for.
+pub fn submission(kind: &str, email: &str) -> rightful_engine::intake::Submission {
+    rightful_engine::intake::Submission {
+        kind: Some(kind.into()),
+        text: None,
+        email: email.into(),
+        last_name: Some("Lovelace".into()),
+        first_name: Some("Ada".into()),
+        postal_address: None,
+        language: None,
+        details: serde_json::Value::Null,
+        id_token: None,
     }
 }

@@ -78,6 +78,12 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Deadline reminders to the DPO and the sweep of unchecked documents (the server also runs
+    /// them on its `[schedule]`).
+    Reminders {
+        #[command(subcommand)]
+        command: RemindersCommand,
+    },
     /// The demo site of the reference company.
     Demo {
         #[command(subcommand)]
@@ -186,6 +192,15 @@ enum RegisterCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RemindersCommand {
+    /// Sends the reminders due now and deletes documents left unchecked too long (A7).
+    Run {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Checks the hash chain; names every altered, deleted, inserted or reordered entry; exits 1
     /// if the trail is not intact.
@@ -229,8 +244,9 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             if let Some(addr) = listen {
                 s.server.listen = addr;
             }
+            // The scheduler library narrates its own start-up at info level: only its warnings.
             telemetry::init_subscriber(telemetry::get_subscriber(
-                "info",
+                "info,tokio_cron_scheduler=warn",
                 &s.log.format,
                 std::io::stderr,
             ));
@@ -355,6 +371,20 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
                 if_missing,
             };
             demo_seed(&s, &opts, store.as_deref())
+        }
+        Command::Reminders {
+            command: RemindersCommand::Run { data },
+        } => {
+            let s = settings(config, Some(&data), None)?;
+            let engine = Engine::open(s)?;
+            let report = actix_web::rt::System::new()
+                .block_on(rightful_engine::reminders::run(&engine, chrono::Utc::now()))?;
+            out!(
+                "reminders sent: {}, unchecked documents deleted: {}",
+                report.reminders,
+                report.documents_deleted
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
             command: AuditCommand::Verify { data },
@@ -600,9 +630,14 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
     out!("Rightful is listening on http://{addr}");
     out!("  health:   http://{addr}/health");
     out!("  register: http://{addr}/v1/register?format=csv   (also json, jsonld)");
+    out!("  API docs: http://{addr}/docs/   (OpenAPI 3.1: http://{addr}/openapi.json)");
     tracing::info!(listen.addr = %addr, purposes.count = engine.policy.purposes.len(), "server started");
     actix_web::rt::System::new()
         .block_on(async move {
+            // Reminders and sweeps run inside the server, on the configured cron schedule.
+            let _scheduler = rightful_engine::schedule::start(engine.clone())
+                .await
+                .map_err(std::io::Error::other)?;
             let server = rightful_api::serve(engine, listener)?;
             server.await
         })

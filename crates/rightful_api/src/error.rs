@@ -41,6 +41,10 @@ pub enum ApiError {
     /// The engine database is unreachable.
     #[error("the engine database is unavailable")]
     Unavailable(String),
+    /// A refusal or an extension stands only once its notice is sent (A4, A10); the mail could
+    /// not go, so nothing changed.
+    #[error("the notice to the subject could not be sent, so nothing was changed: try again later")]
+    NoticeFailed,
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -61,15 +65,17 @@ impl ApiError {
             Self::ExtensionRefused(_) => (StatusCode::CONFLICT, "extension_refused"),
             Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::NoticeFailed => (StatusCode::SERVICE_UNAVAILABLE, "notice_failed"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
 
 /// The JSON body of every error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable snake_case code.
+    #[schema(value_type = String, example = "bad_request")]
     pub error: &'static str,
     /// Human-readable message (no internals, no personal data).
     pub message: String,
@@ -95,7 +101,8 @@ impl ResponseError for ApiError {
             | Self::InvalidCode(_)
             | Self::PayloadTooLarge(_)
             | Self::ExtensionRefused(_)
-            | Self::RegisterIncomplete(_) => {}
+            | Self::RegisterIncomplete(_)
+            | Self::NoticeFailed => {}
         }
         HttpResponse::build(status).json(ErrorBody {
             error: code,
@@ -138,6 +145,16 @@ impl From<rightful_engine::intake::IntakeError> for ApiError {
             I::Extension(x @ ExtensionError::MissingReason) => Self::BadRequest(x.to_string()),
             I::Extension(x) => Self::ExtensionRefused(x.to_string()),
             I::Engine(e) => Self::Internal(e.to_string()),
+            I::Notice(_) => Self::NoticeFailed,
+        }
+    }
+}
+
+impl From<rightful_engine::EngineError> for ApiError {
+    fn from(e: rightful_engine::EngineError) -> Self {
+        match e {
+            rightful_engine::EngineError::Store(s) => s.into(),
+            other => Self::Internal(other.to_string()),
         }
     }
 }

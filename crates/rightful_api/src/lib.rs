@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod openapi;
 pub mod routes;
 
 use actix_web::dev::Server;

@@ -1,11 +1,13 @@
 //! Every route, in one place.
 
+use crate::auth::Public;
 use crate::error::ApiError;
 use crate::handlers::{audit, auth, health, jwks, register, requests};
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{HttpRequest, web};
 use rightful_engine::Engine;
 use std::time::Instant;
+use utoipa_swagger_ui::SwaggerUi;
 
 /// Registers every route and the JSON error handlers for `App::configure`.
 pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -51,10 +53,47 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                         "/v1/requests/{id}/verify",
                         web::post().to(requests::verify::post_verify),
                     )
+                    .route(
+                        "/v1/requests/{id}/documents/{kind}",
+                        web::put().to(requests::documents::put_document),
+                    )
+                    .route(
+                        "/v1/requests/{id}/documents/{kind}",
+                        web::get().to(requests::documents::get_document),
+                    )
+                    .route(
+                        "/v1/requests/{id}/documents/{kind}/check",
+                        web::post().to(requests::documents::post_check),
+                    )
+                    .route(
+                        "/v1/requests/{id}/directives",
+                        web::get().to(requests::directives::get_directives),
+                    )
                     .route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
+                    .route("/openapi.json", web::get().to(openapi_json))
+                    // Public: the API's description, no data. Swagger UI's files are in the
+                    // binary (`vendored`).
+                    .service(
+                        SwaggerUi::new("/docs/{_:.*}")
+                            .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+                    )
                     .default_service(web::to(not_found)),
             );
     }
+}
+
+/// The OpenAPI 3.1 document, built once.
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use utoipa::OpenApi as _;
+    crate::openapi::ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+});
+
+async fn openapi_json(_: Public) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI.as_str())
 }
 
 async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

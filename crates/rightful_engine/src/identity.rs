@@ -6,7 +6,6 @@ use crate::intake::IntakeError;
 use crate::settings::IdentitySettings;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
@@ -24,28 +23,75 @@ fn invalid(m: &str) -> IntakeError {
     IntakeError::Invalid(m.to_owned())
 }
 
-/// Verifies an OIDC ID token: signed by a key of the provider's JWKS, right issuer and audience,
-/// not expired, with a verified e-mail address equal to the request's.
-pub fn verify_id_token(
-    settings: &IdentitySettings,
+/// The provider's keys: the JWKS file, or the JWKS address fetched and kept for
+/// `oidc_jwks_cache_secs`; `refresh` fetches again (a token naming a key not in the cached set,
+/// after the provider rotated its keys).
+async fn provider_keys(engine: &crate::Engine, refresh: bool) -> Result<JwkSet, IntakeError> {
+    let settings = &engine.settings.identity;
+    let unusable = |what: &str, why: String| {
+        tracing::error!(source = what, error = %why, "identity provider keys unusable");
+        IntakeError::Engine(crate::EngineError::Io {
+            path: what.to_owned(),
+            source: std::io::Error::other("the identity provider's keys are unavailable"),
+        })
+    };
+    if !settings.oidc_jwks_file.is_empty() {
+        return std::fs::read_to_string(&settings.oidc_jwks_file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .map_err(|e| unusable(&settings.oidc_jwks_file, e));
+    }
+    let max_age = std::time::Duration::from_secs(settings.oidc_jwks_cache_secs);
+    if !refresh
+        && let Ok(guard) = engine.jwks.lock()
+        && let Some((at, keys)) = guard.as_ref()
+        && at.elapsed() < max_age
+    {
+        return Ok(keys.clone());
+    }
+    let url = &settings.oidc_jwks_url;
+    let keys: JwkSet = async {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    }
+    .await
+    .map_err(|e| unusable(url, e.without_url().to_string()))?;
+    if let Ok(mut guard) = engine.jwks.lock() {
+        *guard = Some((std::time::Instant::now(), keys.clone()));
+    }
+    Ok(keys)
+}
+
+/// Verifies an OIDC ID token: signed by a key of the provider's JWKS (a file, or an address
+/// fetched and cached), right issuer and audience, not expired, with a verified e-mail address
+/// equal to the request's.
+pub async fn verify_id_token(
+    engine: &crate::Engine,
     token: &str,
     email: &SubjectEmail,
-    _now: DateTime<Utc>,
 ) -> Result<(), IntakeError> {
-    if settings.oidc_issuer.is_empty() || settings.oidc_jwks_file.is_empty() {
+    let settings = &engine.settings.identity;
+    if settings.oidc_issuer.is_empty()
+        || (settings.oidc_jwks_file.is_empty() && settings.oidc_jwks_url.is_empty())
+    {
         return Err(invalid("no identity provider is configured for ID tokens"));
     }
-    let jwks: JwkSet = std::fs::read_to_string(&settings.oidc_jwks_file)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| {
-            IntakeError::Engine(crate::EngineError::Io {
-                path: settings.oidc_jwks_file.clone(),
-                source: std::io::Error::other("not a JWKS file"),
-            })
-        })?;
+    let mut jwks = provider_keys(engine, false).await?;
     let header =
         jsonwebtoken::decode_header(token).map_err(|_| invalid("the ID token is malformed"))?;
+    if let Some(kid) = &header.kid
+        && jwks.find(kid).is_none()
+        && settings.oidc_jwks_file.is_empty()
+    {
+        jwks = provider_keys(engine, true).await?;
+    }
     let jwk = match &header.kid {
         Some(kid) => jwks.find(kid),
         None if jwks.keys.len() == 1 => jwks.keys.first(),

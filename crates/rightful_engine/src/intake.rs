@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::Connection;
 use rightful_core::audit::{EntryContent, hex};
 use rightful_core::deadline::{Clock, ExtensionReason};
+use rightful_core::evidence::{Detail, DocumentKind, Proof};
 use rightful_core::intake::{RequestType, SubjectEmail, classify};
 use rightful_core::lifecycle::Status;
 use rightful_store::models::{audit, request};
@@ -19,7 +20,7 @@ use sha2::{Digest, Sha256};
 pub const DUPLICATE_WINDOW_HOURS: i64 = 24;
 
 /// A submission, as received.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Submission {
     /// The type, when the form says; otherwise it is classified from `text`.
@@ -30,19 +31,45 @@ pub struct Submission {
     pub text: Option<String>,
     /// The subject's e-mail address.
     pub email: String,
-    /// The subject's name.
+    /// Family name (the policy's evidence rules say whether it is required).
     #[serde(default)]
-    pub name: Option<String>,
-    /// New values for a rectification, grounds for an objection, purposes in scope, …
+    pub last_name: Option<String>,
+    /// Given name.
     #[serde(default)]
+    pub first_name: Option<String>,
+    /// Postal address.
+    #[serde(default)]
+    pub postal_address: Option<String>,
+    /// The language of our messages: `en` or `fr` (default: the configured one).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// New values for a rectification (`new_values`: {field: value}, or `statement`), grounds
+    /// for an objection (`grounds`; none for marketing `purposes`), purposes in scope
+    /// (`purposes`), the `action` of a post-mortem request (register, update, revoke with
+    /// `directives`, `specific_consent`, `executor`; notice_of_death with `deceased` and
+    /// `requester_role`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
     /// An ID token from the configured OpenID Connect provider: proves the address at once (A6).
     #[serde(default)]
     pub id_token: Option<String>,
 }
 
+impl Submission {
+    fn given(&self, d: Detail) -> bool {
+        let v = match d {
+            Detail::LastName => self.last_name.as_deref(),
+            Detail::FirstName => self.first_name.as_deref(),
+            Detail::Email => Some(self.email.as_str()),
+            Detail::PostalAddress => self.postal_address.as_deref(),
+        };
+        v.is_some_and(|v| !v.trim().is_empty())
+    }
+}
+
 /// An accepted request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     /// Request id.
     pub id: String,
@@ -50,8 +77,10 @@ pub struct Accepted {
     pub token: String,
     /// Its type.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "erasure")]
     pub kind: RequestType,
     /// Status.
+    #[schema(value_type = String, example = "identity_pending")]
     pub status: Status,
     /// Receipt time (A1).
     pub received_at: DateTime<Utc>,
@@ -105,6 +134,9 @@ pub enum IntakeError {
     /// The engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A notice the decision depends on could not be sent; nothing was changed.
+    #[error(transparent)]
+    Notice(#[from] crate::notices::NoticeError),
 }
 
 impl From<rightful_store::StoreError> for IntakeError {
@@ -113,7 +145,7 @@ impl From<rightful_store::StoreError> for IntakeError {
     }
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
@@ -144,15 +176,6 @@ pub async fn submit_from(
     agent: Option<String>,
 ) -> Result<Accepted, IntakeError> {
     let email = SubjectEmail::parse(&s.email).map_err(IntakeError::Invalid)?;
-    // Evidence that needs no e-mail code (A6), checked before anything is stored.
-    let evidence: Option<(&'static str, Option<String>)> = match (&agent, &s.id_token) {
-        (Some(a), _) => Some(("agent_signature", Some(a.clone()))),
-        (None, Some(t)) => {
-            crate::identity::verify_id_token(&engine.settings.identity, t, &email, now)?;
-            Some(("oidc", None))
-        }
-        (None, None) => None,
-    };
     let kind = match (&s.kind, &s.text) {
         (Some(k), _) => RequestType::parse(k)
             .ok_or_else(|| IntakeError::Invalid(format!("unknown request type `{k}`")))?,
@@ -163,12 +186,70 @@ pub async fn submit_from(
             ));
         }
     };
-    if s.text.as_ref().is_some_and(|t| t.len() > 20_000)
-        || s.name.as_ref().is_some_and(|n| n.len() > 200)
+    let too_long =
+        |v: &Option<String>, max: usize| v.as_ref().is_some_and(|t| t.chars().count() > max);
+    if too_long(&s.text, 20_000)
+        || too_long(&s.last_name, 200)
+        || too_long(&s.first_name, 200)
+        || too_long(&s.postal_address, 500)
     {
         return Err(IntakeError::Invalid(
-            "the text or the name is too long".into(),
+            "the text, a name or the postal address is too long".into(),
         ));
+    }
+    let language = match s.language.as_deref() {
+        Some(l) if crate::notices::LANGUAGES.contains(&l) => l.to_owned(),
+        Some(_) => {
+            return Err(IntakeError::Invalid(format!(
+                "`language` is one of {}",
+                crate::notices::LANGUAGES.join(", ")
+            )));
+        }
+        None => engine.settings.mail.language.clone(),
+    };
+    // What the policy asks of this kind of request (SPEC §6), checked before anything is stored.
+    let rule = engine
+        .policy
+        .evidence
+        .rule(kind, rightful_core::details::post_mortem_action(&s.details));
+    let missing = rule.missing(|d| s.given(d));
+    if !missing.is_empty() {
+        return Err(IntakeError::Invalid(format!(
+            "this request must state: {}",
+            missing.join(", ")
+        )));
+    }
+    rightful_core::details::check(&engine.policy, kind, &s.details)
+        .map_err(IntakeError::Invalid)?;
+    // Evidence that needs no e-mail code (A6), checked before anything is stored.
+    let refused = |p: Proof| {
+        IntakeError::Invalid(format!(
+            "this request cannot be proven by {}: use {}",
+            p.as_str(),
+            rule.proof
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    };
+    let evidence: Option<(&'static str, Option<String>)> = match (&agent, &s.id_token) {
+        (Some(_), _) if !rule.accepts(Proof::AgentSignature) => {
+            return Err(refused(Proof::AgentSignature));
+        }
+        (Some(a), _) => Some(("agent_signature", Some(a.clone()))),
+        (None, Some(_)) if !rule.accepts(Proof::Oidc) => return Err(refused(Proof::Oidc)),
+        (None, Some(t)) => {
+            crate::identity::verify_id_token(engine, t, &email).await?;
+            Some(("oidc", None))
+        }
+        (None, None) if !rule.accepts(Proof::EmailCode) => return Err(refused(Proof::EmailCode)),
+        (None, None) => None,
+    };
+    // Documents of standing the policy asks for up front (D5), and an agent's mandate (A13).
+    let mut documents: Vec<DocumentKind> = rule.documents.clone();
+    if agent.is_some() && !documents.contains(&DocumentKind::Mandate) {
+        documents.push(DocumentKind::Mandate);
     }
     let received = now.date_naive();
     let due_on = Clock::new(received).due(&engine.settings.deadlines, received);
@@ -179,9 +260,25 @@ pub async fn submit_from(
     } else {
         s.details.clone()
     };
-    if let (Some(text), Some(map)) = (&s.text, details.as_object_mut()) {
-        map.insert("text".into(), serde_json::Value::String(text.clone()));
+    if let Some(map) = details.as_object_mut() {
+        for (k, v) in [("text", &s.text), ("postal_address", &s.postal_address)] {
+            if let Some(v) = v {
+                map.insert(k.into(), serde_json::Value::String(v.clone()));
+            }
+        }
+        map.insert(
+            "language".into(),
+            serde_json::Value::String(language.clone()),
+        );
     }
+    let name = [&s.first_name, &s.last_name]
+        .into_iter()
+        .flatten()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = (!name.is_empty()).then_some(name);
     let ack = Acknowledgement {
         iss: engine.policy.controller.party.name.clone(),
         sub: id.clone(),
@@ -196,12 +293,8 @@ pub async fn submit_from(
         .signer
         .sign(&ack)
         .ok_or_else(|| IntakeError::Invalid("cannot sign the acknowledgement".into()))?;
-    let (req_id, email_s, name, channel_s) = (
-        id.clone(),
-        email.as_ref().to_owned(),
-        s.name.clone(),
-        channel.to_owned(),
-    );
+    let (req_id, email_s, channel_s) = (id.clone(), email.as_ref().to_owned(), channel.to_owned());
+    let doc_kinds: Vec<&'static str> = documents.iter().map(|d| d.as_str()).collect();
     let hash = token_hash(&token);
     let duplicate_of = engine
         .store
@@ -215,6 +308,11 @@ pub async fn submit_from(
                 &request::RequestSubject { request_id: req_id.clone(), email: email_s, name, details: details.to_string(), token_hash: hash, duplicate_of: duplicate_of.clone() },
                 "subject",
             )?;
+            if duplicate_of.is_none() {
+                for kind in &doc_kinds {
+                    rightful_store::models::document::request(c, &req_id, kind, "policy", at)?;
+                }
+            }
             audit::append(
                 c,
                 vec![EntryContent {
@@ -231,11 +329,34 @@ pub async fn submit_from(
         .await?;
     tracing::info!(request.id = %id, request.type = kind.as_str(), "request received");
     // A repeat is linked to the first request and not run again: no new identity check.
+    let notice = Notice {
+        id: id.clone(),
+        kind: kind.as_str().into(),
+        email: email.as_ref().into(),
+        language: language.clone(),
+        received_on: now.date_naive(),
+        due_on,
+    };
     let status = match (&duplicate_of, evidence) {
         (Some(_), _) => Status::Received,
-        (None, Some((method, agent))) => mark_verified(engine, &id, method, agent, now).await?,
-        (None, None) => send_code(engine, &id, email.as_ref(), now).await,
+        (None, Some((method, agent))) => {
+            let status = mark_verified(engine, &id, method, agent, now).await?;
+            // A12: the acknowledgement by mail too; a failure is logged, the request stands.
+            let _ = notice.send(engine, "received", Vec::new(), now).await;
+            status
+        }
+        (None, None) => send_code(engine, &notice, now).await,
     };
+    if duplicate_of.is_none() && !documents.is_empty() {
+        let _ = crate::documents::ask(
+            engine,
+            &notice,
+            &documents,
+            "the law asks for these documents with this request",
+            now,
+        )
+        .await;
+    }
     Ok(Accepted {
         id,
         token,
@@ -248,8 +369,65 @@ pub async fn submit_from(
     })
 }
 
+/// What a message to the subject about one request needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Notice {
+    pub id: String,
+    pub kind: String,
+    pub email: String,
+    pub language: String,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+}
+
+impl Notice {
+    /// The notice details of a stored request.
+    pub(crate) fn of(
+        c: &mut rightful_store::DbConn,
+        id: &str,
+    ) -> Result<Option<Self>, rightful_store::StoreError> {
+        let (Some(row), Some(subject)) = (request::find(c, id)?, request::subject(c, id)?) else {
+            return Ok(None);
+        };
+        let details: serde_json::Value = serde_json::from_str(&subject.details).unwrap_or_default();
+        Ok(Some(Self {
+            id: row.id,
+            kind: row.kind,
+            email: subject.email,
+            language: details
+                .get("language")
+                .and_then(|l| l.as_str())
+                .unwrap_or("")
+                .to_owned(),
+            received_on: row.received_at.date(),
+            due_on: row.due_on,
+        }))
+    }
+
+    /// Sends template `name`; `extra` values come first, so they win over the request's own
+    /// (a new due date).
+    pub(crate) async fn send(
+        &self,
+        engine: &Engine,
+        name: &'static str,
+        extra: Vec<(&'static str, String)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::notices::NoticeError> {
+        let mut values = extra;
+        values.extend(crate::notices::common_values(engine));
+        values.extend([
+            ("request_id", self.id.clone()),
+            ("request_type", self.kind.clone()),
+            ("received_on", self.received_on.to_string()),
+            ("due_on", self.due_on.to_string()),
+        ]);
+        let lang = crate::notices::language(engine, Some(&self.language));
+        crate::notices::send(engine, &self.id, &self.email, &lang, name, values, now).await
+    }
+}
+
 /// What the subject sees of their request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusView {
     /// Request id.
     pub id: String,
@@ -267,12 +445,13 @@ pub struct StatusView {
     /// The earlier request this one repeats.
     pub duplicate_of: Option<String>,
     /// `(when, status)` of each step.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub history: Vec<(chrono::NaiveDateTime, String)>,
 }
 
 /// The subject of request `id` when `hash` is its token's hash; both are hex SHA-256, compared
 /// without an early exit.
-fn token_holder(
+pub(crate) fn token_holder(
     c: &mut rightful_store::DbConn,
     id: &str,
     hash: &str,
@@ -324,7 +503,7 @@ pub async fn status_for_subject(
 }
 
 /// A DPO decision.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Decision {
     /// Approve for execution.
@@ -338,7 +517,8 @@ pub enum Decision {
     },
     /// Extend by two months (A4).
     Extend {
-        /// Complexity or number of requests.
+        /// Complexity or number of requests: `complexity` or `number_of_requests`.
+        #[schema(value_type = String)]
         reason: ExtensionReason,
         /// The reasons told to the subject.
         reasons: String,
@@ -365,7 +545,28 @@ pub enum Decision {
     },
 }
 
-/// Applies a DPO decision; `actor` is the staff member for the audit trail.
+/// A decision checked and ready to commit.
+struct Planned {
+    to: Status,
+    action: &'static str,
+    reason: String,
+    details: serde_json::Value,
+    new_due: Option<NaiveDate>,
+    /// The notice that must reach the subject before the decision stands (A4, A10), or that
+    /// follows it (A6).
+    notice: Option<(&'static str, Vec<(&'static str, String)>)>,
+    /// Post-mortem directives to record on approval (D2).
+    directives: bool,
+}
+
+enum Step {
+    Done(Status),
+    Plan(Box<Planned>, Notice),
+}
+
+/// Applies a DPO decision; `actor` is the staff member for the audit trail. A refusal (A10) or
+/// an extension (A4) stands only once its notice is sent: if the mail cannot go, nothing changes
+/// and the DPO is told to retry.
 pub async fn decide(
     engine: &Engine,
     id: &str,
@@ -375,71 +576,159 @@ pub async fn decide(
 ) -> Result<Status, IntakeError> {
     let (id, actor) = (id.to_owned(), actor.to_owned());
     let rules = engine.settings.deadlines.clone();
-    engine
+    // 1. Check everything; comments and flags are recorded at once (they change no status).
+    let step = {
+        let (id, actor) = (id.clone(), actor.clone());
+        engine
+            .store
+            .run(move |c| -> Result<Result<Step, IntakeError>, rightful_store::StoreError> {
+                let Some(row) = request::find(c, &id)? else { return Ok(Err(IntakeError::NotFound)) };
+                let Some(notice) = Notice::of(c, &id)? else { return Ok(Err(IntakeError::NotFound)) };
+                let plain = |to, action, reason, details| Planned { to, action, reason, details, new_due: None, notice: None, directives: false };
+                let planned = match decision {
+                    Decision::Doubt { reasons } if reasons.trim().is_empty() => {
+                        return Ok(Err(IntakeError::Invalid("a reasonable doubt must be explained (A6)".into())));
+                    }
+                    Decision::Doubt { reasons } => Planned {
+                        notice: Some(("documents_requested", vec![("reasons", reasons.clone())])),
+                        ..plain(Status::IdentityPending, "identity.doubt_recorded", reasons, serde_json::json!({"document": "identity_document"}))
+                    },
+                    Decision::FlagExcessive { justification, earlier_requests } => {
+                        if justification.trim().is_empty() || earlier_requests.is_empty() {
+                            return Ok(Err(IntakeError::Invalid("flagging a request as excessive needs a justification and the earlier requests it repeats (A9)".into())));
+                        }
+                        let mut latest = None;
+                        for e in &earlier_requests {
+                            let Some(earlier) = request::find(c, e)? else {
+                                return Ok(Err(IntakeError::Invalid("an earlier request named does not exist".into())));
+                            };
+                            latest = latest.max(Some(earlier.received_at));
+                        }
+                        if latest.is_some_and(|l| row.received_at - l >= chrono::Duration::days(365)) {
+                            return Ok(Err(IntakeError::Invalid("a request a year or more after the previous one is never excessive (A9)".into())));
+                        }
+                        let details = serde_json::json!({"earlier_requests": earlier_requests});
+                        audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.flagged_excessive".into(), target: id.clone(), reason: justification, details }])?;
+                        return Ok(Ok(Step::Done(row.status()?)));
+                    }
+                    Decision::Comment { text } => {
+                        if text.trim().is_empty() {
+                            return Ok(Err(IntakeError::Invalid("the comment is empty".into())));
+                        }
+                        audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.commented".into(), target: id.clone(), reason: text, details: serde_json::json!({}) }])?;
+                        return Ok(Ok(Step::Done(row.status()?)));
+                    }
+                    Decision::Approve => {
+                        // A13, D5: the documents of standing must have been checked and accepted.
+                        let open = crate::documents::unsettled(c, &id)?;
+                        if !open.is_empty() {
+                            return Ok(Err(IntakeError::Invalid(format!("these documents must be checked and accepted first: {}", open.join(", ")))));
+                        }
+                        let subject = request::subject(c, &id)?;
+                        let details: serde_json::Value = subject.as_ref().and_then(|s| serde_json::from_str(&s.details).ok()).unwrap_or_default();
+                        let directives = row.kind == RequestType::PostMortem.as_str()
+                            && matches!(rightful_core::details::post_mortem_action(&details), Some("register" | "update" | "revoke"));
+                        Planned { directives, ..plain(Status::Approved, "request.approved", String::new(), serde_json::json!({})) }
+                    }
+                    Decision::Deny { reason_code, reasons } => {
+                        if reason_code.trim().is_empty() || reasons.trim().is_empty() {
+                            return Ok(Err(IntakeError::Invalid("a refusal needs a reason code and the reasons told to the subject (A8, A10)".into())));
+                        }
+                        Planned {
+                            notice: Some(("denied", vec![("reason_code", reason_code.clone()), ("reasons", reasons.clone())])),
+                            ..plain(Status::Denied, "request.denied", reasons, serde_json::json!({"reason_code": reason_code}))
+                        }
+                    }
+                    Decision::Extend { reason, reasons } => {
+                        let mut clock = Clock { received: row.received_at.date(), pauses: Vec::new(), extended: row.extended };
+                        match clock.extend(Some(reason), &reasons, &rules, now.date_naive()) {
+                            Ok(due) => Planned {
+                                new_due: Some(due),
+                                notice: Some(("extended", vec![("due_on", due.to_string()), ("reasons", reasons.clone())])),
+                                ..plain(Status::Extended, "request.extended", reasons, serde_json::json!({"reason": reason, "due_on": due}))
+                            },
+                            Err(e) => return Ok(Err(e.into())),
+                        }
+                    }
+                };
+                if let Err(e) = row.status()?.transition(planned.to) {
+                    return Ok(Err(e.into()));
+                }
+                Ok(Ok(Step::Plan(Box::new(planned), notice)))
+            })
+            .await?
+    }?;
+    let (planned, notice) = match step {
+        Step::Done(status) => return Ok(status),
+        Step::Plan(p, n) => (*p, n),
+    };
+    // 2. A refusal or an extension is told to the subject first (A4, A10).
+    let before = matches!(planned.to, Status::Denied | Status::Extended);
+    if before && let Some((name, values)) = &planned.notice {
+        notice.send(engine, name, values.clone(), now).await?;
+    }
+    // 3. Commit.
+    let (to, action, reason, details, new_due, directives) = (
+        planned.to,
+        planned.action,
+        planned.reason.clone(),
+        planned.details.clone(),
+        planned.new_due,
+        planned.directives,
+    );
+    let (cid, cactor) = (id.clone(), actor.clone());
+    let status = engine
         .store
         .run(move |c| {
-            let Some(row) = request::find(c, &id)? else { return Ok(Err(IntakeError::NotFound)) };
+            let (id, actor) = (cid, cactor);
             let at = now.naive_utc();
-            // Everything is checked before anything is written.
-            let (to, action, reason, details, new_due) = match decision {
-                Decision::Doubt { reasons } if reasons.trim().is_empty() => {
-                    return Ok(Err(IntakeError::Invalid("a reasonable doubt must be explained (A6)".into())));
-                }
-                Decision::Doubt { reasons } => (Status::IdentityPending, "identity.doubt_recorded", reasons, serde_json::json!({}), None),
-                Decision::FlagExcessive { justification, earlier_requests } => {
-                    if justification.trim().is_empty() || earlier_requests.is_empty() {
-                        return Ok(Err(IntakeError::Invalid("flagging a request as excessive needs a justification and the earlier requests it repeats (A9)".into())));
-                    }
-                    let mut latest = None;
-                    for e in &earlier_requests {
-                        let Some(earlier) = request::find(c, e)? else {
-                            return Ok(Err(IntakeError::Invalid("an earlier request named does not exist".into())));
-                        };
-                        latest = latest.max(Some(earlier.received_at));
-                    }
-                    if latest.is_some_and(|l| row.received_at - l >= chrono::Duration::days(365)) {
-                        return Ok(Err(IntakeError::Invalid("a request a year or more after the previous one is never excessive (A9)".into())));
-                    }
-                    let details = serde_json::json!({"earlier_requests": earlier_requests});
-                    audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.flagged_excessive".into(), target: id.clone(), reason: justification, details }])?;
-                    return Ok(Ok(row.status()?));
-                }
-                Decision::Comment { text } => {
-                    if text.trim().is_empty() {
-                        return Ok(Err(IntakeError::Invalid("the comment is empty".into())));
-                    }
-                    audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.commented".into(), target: id.clone(), reason: text, details: serde_json::json!({}) }])?;
-                    return Ok(Ok(row.status()?));
-                }
-                Decision::Approve => (Status::Approved, "request.approved", String::new(), serde_json::json!({}), None),
-                Decision::Deny { reason_code, reasons } => {
-                    if reason_code.trim().is_empty() || reasons.trim().is_empty() {
-                        return Ok(Err(IntakeError::Invalid("a refusal needs a reason code and the reasons told to the subject (A10)".into())));
-                    }
-                    (Status::Denied, "request.denied", reasons, serde_json::json!({"reason_code": reason_code}), None)
-                }
-                Decision::Extend { reason, reasons } => {
-                    let mut clock = Clock { received: row.received_at.date(), pauses: Vec::new(), extended: row.extended };
-                    match clock.extend(Some(reason), &reasons, &rules, now.date_naive()) {
-                        Ok(due) => (Status::Extended, "request.extended", reasons, serde_json::json!({"reason": reason, "due_on": due}), Some(due)),
-                        Err(e) => return Ok(Err(e.into())),
-                    }
-                }
-            };
-            if let Err(e) = row.status()?.transition(to) {
-                return Ok(Err(e.into()));
-            }
             c.transaction(|c| {
-                let status = request::transition(c, &id, to, &actor, &reason, at)?
+                let mut status = request::transition(c, &id, to, &actor, &reason, at)?
                     .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
                 if let Some(due) = new_due {
                     request::set_due(c, &id, due, true, at)?;
                 }
-                audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: action.into(), target: id.clone(), reason, details }])?;
-                Ok(Ok(status))
+                if to == Status::IdentityPending {
+                    crate::documents::request_identity_document(c, &id, &actor, at)?;
+                }
+                let mut entries = vec![EntryContent {
+                    at: now,
+                    actor: actor.clone(),
+                    action: action.into(),
+                    target: id.clone(),
+                    reason,
+                    details,
+                }];
+                if directives {
+                    status = crate::postmortem::record_directives(
+                        c,
+                        &id,
+                        &actor,
+                        at,
+                        now,
+                        &mut entries,
+                    )?;
+                }
+                audit::append(c, entries)?;
+                Ok(status)
             })
         })
-        .await?
+        .await?;
+    // A6: the requester is told which document to send, and why.
+    if !before && let Some((name, values)) = planned.notice {
+        let reasons = values.first().map(|(_, v)| v.clone()).unwrap_or_default();
+        if name == "documents_requested" {
+            let _ = crate::documents::ask(
+                engine,
+                &notice,
+                &[DocumentKind::IdentityDocument],
+                &reasons,
+                now,
+            )
+            .await;
+        }
+    }
+    Ok(status)
 }
 
 fn code_hash(request_id: &str, code: &str) -> String {
@@ -447,30 +736,23 @@ fn code_hash(request_id: &str, code: &str) -> String {
 }
 
 /// Sends a fresh e-mail code (A5–A6: the e-mail code bound to the request proves the requester
-/// controls the address; the clock pauses while waiting). On a mail failure the request stays
-/// `received` for the DPO, and the failure is logged without the address.
-async fn send_code(engine: &Engine, id: &str, email: &str, now: DateTime<Utc>) -> Status {
+/// controls the address; the clock pauses while waiting), in the acknowledgement of receipt
+/// (A12). On a mail failure the request stays `received` for the DPO, and the failure is logged
+/// without the address.
+async fn send_code(engine: &Engine, notice: &Notice, now: DateTime<Utc>) -> Status {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let id = notice.id.as_str();
     let code = format!("{:06}", OsRng.next_u32() % 1_000_000);
     let minutes = engine.settings.mail.code_minutes;
-    let body = format!(
-        "Hello,\n\nWe received your request {id} to {controller}.\nTo confirm that this address is yours, enter this code: {code}\nIt is valid for {minutes} minutes.\n\nIf you did not make this request, ignore this message.\n",
-        controller = engine.policy.controller.party.name
-    );
-    let (mailer, to) = (engine.mailer.clone(), email.to_owned());
-    let sent = tokio::task::spawn_blocking(move || {
-        mailer.send(&to, "Confirm your data protection request", &body)
-    })
-    .await;
-    if !matches!(sent, Ok(Ok(()))) {
-        // The transport's message may quote the server's reply, which can name the recipient:
-        // only the kind of failure is logged.
-        let why = match sent {
-            Ok(Err(crate::mail::MailError::Build(_))) => "the message could not be built",
-            Ok(Err(crate::mail::MailError::Send(_))) => "the mail transport refused or failed",
-            _ => "the mail task failed",
-        };
-        tracing::error!(request.id = %id, error = why, "identity code not sent");
+    let sent = notice
+        .send(
+            engine,
+            "received_code",
+            vec![("code", code.clone()), ("minutes", minutes.to_string())],
+            now,
+        )
+        .await;
+    if sent.is_err() {
         return Status::Received;
     }
     let challenge = rightful_store::models::challenge::Challenge {

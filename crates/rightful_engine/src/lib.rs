@@ -6,13 +6,18 @@
 
 pub mod auth;
 pub mod demo;
+pub mod documents;
 pub mod env;
 pub mod identity;
 pub mod intake;
 pub mod mail;
+pub mod notices;
 pub mod policy;
+pub mod postmortem;
 pub mod processors;
 pub mod register;
+pub mod reminders;
+pub mod schedule;
 pub mod secrets;
 pub mod settings;
 pub mod signing;
@@ -82,6 +87,10 @@ pub struct Engine {
     pub signer: Arc<signing::Signer>,
     /// Mail to data subjects.
     pub mailer: Arc<mail::Mailer>,
+    /// Message templates, French and English.
+    pub templates: Arc<notices::Templates>,
+    /// The identity provider's keys fetched from its JWKS address, and when.
+    pub jwks: Arc<std::sync::Mutex<Option<(std::time::Instant, jsonwebtoken::jwk::JwkSet)>>>,
 }
 
 impl Engine {
@@ -102,6 +111,7 @@ impl Engine {
             "signing.key",
         )?)?);
         let mailer = Arc::new(mail::Mailer::from_settings(&settings, &loaded.policy)?);
+        let templates = Arc::new(notices::Templates::load(&settings.mail.templates_dir)?);
         let engine = Self {
             settings: Arc::new(settings),
             policy: Arc::new(loaded.policy),
@@ -109,6 +119,8 @@ impl Engine {
             auth,
             signer,
             mailer,
+            templates,
+            jwks: Arc::default(),
         };
         engine.record_policy_version(&loaded.digest)?;
         Ok(engine)

@@ -4,7 +4,8 @@
 
 use crate::EngineError;
 use crate::settings::Settings;
-use lettre::message::Mailbox;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{Message, SmtpTransport, Transport};
 use rightful_core::Policy;
 use std::path::PathBuf;
@@ -114,7 +115,14 @@ impl Mailer {
             .from(from)
             .to(to)
             .subject(subject)
-            .body(body.to_owned())
+            // Quoted-printable UTF-8: French accents survive every relay, and the text stays
+            // readable in the raw message.
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .header(ContentTransferEncoding::QuotedPrintable)
+                    .body(body.to_owned()),
+            )
             .map_err(|e| MailError::Build(e.to_string()))?;
         match self {
             Self::Outbox { dir, .. } => {

@@ -175,6 +175,22 @@ pub struct MailSettings {
     /// Wrong answers allowed per code.
     #[serde(default = "default_code_attempts")]
     pub code_attempts: i32,
+    /// The language of messages when the request does not say (`en` or `fr`).
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Message templates, `<dir>/<language>/<name>.txt`.
+    #[serde(default = "default_templates_dir")]
+    pub templates_dir: PathBuf,
+    /// Where deadline reminders go; empty means the DPO's address from the policy.
+    #[serde(default)]
+    pub dpo_address: String,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_templates_dir() -> PathBuf {
+    PathBuf::from("config/templates")
 }
 
 fn default_transport() -> String {
@@ -196,6 +212,9 @@ impl Default for MailSettings {
             from: String::new(),
             code_minutes: default_code_minutes(),
             code_attempts: default_code_attempts(),
+            language: default_language(),
+            templates_dir: default_templates_dir(),
+            dpo_address: String::new(),
         }
     }
 }
@@ -213,9 +232,33 @@ pub struct IdentitySettings {
     /// The provider's keys, as a JWKS file.
     #[serde(default)]
     pub oidc_jwks_file: String,
+    /// The provider's keys, fetched from this `https://` address (cached for
+    /// `oidc_jwks_cache_secs`, fetched again when a token names an unknown key). Either this or
+    /// `oidc_jwks_file`.
+    #[serde(default)]
+    pub oidc_jwks_url: String,
+    /// How long fetched keys are reused.
+    #[serde(default = "default_jwks_cache_secs")]
+    pub oidc_jwks_cache_secs: u64,
+    /// The largest document a requester may upload, in KiB.
+    #[serde(default = "default_document_max_kib")]
+    pub document_max_kib: usize,
+    /// Days an uploaded document may wait for the DPO's check before it is deleted unread (A7).
+    #[serde(default = "default_document_days")]
+    pub document_days: i64,
     /// Registered authorised agents (`<id>.toml` with `name` and a base64 Ed25519 `public_key`).
     #[serde(default = "default_agents_dir")]
     pub agents_dir: PathBuf,
+}
+
+const fn default_jwks_cache_secs() -> u64 {
+    600
+}
+const fn default_document_max_kib() -> usize {
+    5 * 1024
+}
+const fn default_document_days() -> i64 {
+    14
 }
 
 fn default_agents_dir() -> PathBuf {
@@ -228,6 +271,10 @@ impl Default for IdentitySettings {
             oidc_issuer: String::new(),
             oidc_audience: String::new(),
             oidc_jwks_file: String::new(),
+            oidc_jwks_url: String::new(),
+            oidc_jwks_cache_secs: default_jwks_cache_secs(),
+            document_max_kib: default_document_max_kib(),
+            document_days: default_document_days(),
             agents_dir: default_agents_dir(),
         }
     }
@@ -295,6 +342,38 @@ pub struct Settings {
     /// Logs.
     #[serde(default)]
     pub log: LogSettings,
+    /// Jobs the server runs on a schedule.
+    #[serde(default)]
+    pub schedule: ScheduleSettings,
+}
+
+/// `[schedule]`: cron expressions (with seconds: `sec min hour day month weekday`), UTC.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// Deadline reminders to the DPO and the sweep of unchecked documents; empty disables.
+    #[serde(default = "default_reminders_cron")]
+    pub reminders: String,
+    /// Days before the due date at which the DPO is reminded of an open request (a reminder is
+    /// also sent once a request is overdue).
+    #[serde(default = "default_reminder_days")]
+    pub reminder_days: Vec<i32>,
+}
+
+fn default_reminders_cron() -> String {
+    "0 0 7 * * *".into()
+}
+fn default_reminder_days() -> Vec<i32> {
+    vec![7, 2]
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        Self {
+            reminders: default_reminders_cron(),
+            reminder_days: default_reminder_days(),
+        }
+    }
 }
 
 impl Settings {

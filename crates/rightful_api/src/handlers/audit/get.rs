@@ -20,6 +20,10 @@ pub struct Query {
 }
 
 /// Exports the entries of the period.
+#[utoipa::path(get, path = "/v1/audit", tag = "auditor",
+    params(("from" = Option<String>, Query, description = "First day, YYYY-MM-DD"), ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD"), ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "The entries of the period, each with its hash and the previous one's"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn get_audit(
     engine: web::Data<Engine>,
     query: web::Query<Query>,

@@ -6,6 +6,9 @@ use actix_web::{HttpResponse, web};
 use rightful_engine::Engine;
 
 /// The verification result: `{"ok": …, "entries": …, "problems": [...]}`.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "auditor",
+    responses((status = 200, body = crate::openapi::VerifyBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn get_verify(
     engine: web::Data<Engine>,
     _: Auth<Auditor>,

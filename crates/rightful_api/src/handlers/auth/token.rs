@@ -7,7 +7,7 @@ use rightful_engine::Engine;
 use serde::Deserialize;
 
 /// The body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Username.
@@ -17,6 +17,9 @@ pub struct Credentials {
 }
 
 /// Issues a bearer token carrying the account's role.
+#[utoipa::path(post, path = "/v1/auth/token", tag = "public",
+    request_body = Credentials,
+    responses((status = 200, body = crate::openapi::TokenBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn post_token(
     engine: web::Data<Engine>,
     body: web::Json<Credentials>,

@@ -8,6 +8,11 @@ use rightful_engine::Engine;
 use rightful_engine::intake::{Decision, decide};
 
 /// Applies the decision; answers the new status.
+#[utoipa::path(post, path = "/v1/requests/{id}/decision", tag = "dpo",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = rightful_engine::intake::Decision,
+    responses((status = 200, body = crate::openapi::StatusBody), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Not allowed from the current status, or extension refused", body = crate::error::ErrorBody), (status = 503, description = "The notice could not be sent; nothing changed", body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn post_decision(
     engine: web::Data<Engine>,
     path: web::Path<String>,

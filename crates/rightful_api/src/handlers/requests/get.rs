@@ -7,6 +7,10 @@ use rightful_engine::Engine;
 use rightful_store::models::request;
 
 /// The request, its subject and its events.
+#[utoipa::path(get, path = "/v1/requests/{id}", tag = "dpo",
+    params(("id" = String, Path, description = "The request id")),
+    responses((status = 200, description = "The request, its subject, documents and full history"), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn get_request(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -27,6 +31,21 @@ pub async fn get_request(
         })
         .await?;
     let (row, subject, events) = found.ok_or(ApiError::NotFound)?;
+    let documents = rightful_engine::documents::list(&engine, &row.id).await?;
+    let details: serde_json::Value = subject
+        .as_ref()
+        .and_then(|s| serde_json::from_str(&s.details).ok())
+        .unwrap_or_default();
+    // D6: on a notice of death, the directives held for the deceased, if any.
+    let directives = match details.pointer("/deceased/email").and_then(|e| e.as_str()) {
+        Some(email) if row.kind == "post_mortem" => {
+            let email = rightful_core::intake::SubjectEmail::parse(email)
+                .map(|e| e.as_ref().to_owned())
+                .unwrap_or_default();
+            Some(rightful_engine::postmortem::in_force(&engine, &email).await?)
+        }
+        _ => None,
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "id": row.id, "type": row.kind, "status": row.status, "channel": row.channel,
         "received_at": row.received_at, "due_on": row.due_on, "extended": row.extended,
@@ -34,6 +53,8 @@ pub async fn get_request(
             "email": s.email, "name": s.name, "duplicate_of": s.duplicate_of,
             "details": serde_json::from_str::<serde_json::Value>(&s.details).unwrap_or_default(),
         })),
+        "documents": documents,
+        "directives_in_force": directives,
         "history": events.iter().map(|e| serde_json::json!({"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "reason": e.reason})).collect::<Vec<_>>(),
     })))
 }

@@ -1,6 +1,8 @@
 //! The DPO's request queue.
 
 pub mod decide;
+pub mod directives;
+pub mod documents;
 pub mod get;
 pub mod list;
 pub mod status;

@@ -7,6 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use rightful_engine::Engine;
 
 /// The request's status and history.
+#[utoipa::path(get, path = "/v1/requests/{id}/status", tag = "subject",
+    params(("id" = String, Path, description = "The request id")),
+    responses((status = 200, body = rightful_engine::intake::StatusView), (status = 404, description = "Unknown request or wrong token (indistinguishable)", body = crate::error::ErrorBody)),
+    security(("request_token" = [])))]
 pub async fn get_status(
     engine: web::Data<Engine>,
     path: web::Path<String>,

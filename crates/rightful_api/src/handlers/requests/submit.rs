@@ -12,23 +12,19 @@ pub const AGENT_SIGNATURE_HEADER: &str = "Rightful-Agent-Signature";
 
 /// Accepts the request: 201 with its id, the subject's token, the due date and the signed
 /// acknowledgement of receipt.
+#[utoipa::path(post, path = "/v1/requests", tag = "subject",
+    request_body = rightful_engine::intake::Submission,
+    params(("Rightful-Agent-Signature" = Option<String>, Header, description = "An authorised agent's signature over the exact body: `agent=<id>, signature=<base64 Ed25519>`")),
+    responses((status = 201, description = "Accepted: the token is shown once", body = rightful_engine::intake::Accepted), (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
 pub async fn submit_request(
     engine: web::Data<Engine>,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     // Read the body ourselves, up to the limit, so that an oversized one gets our JSON error.
-    let limit = engine.settings.server.body_limit_kib * 1024;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit / 1024));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    let body =
+        super::documents::read_body(payload, engine.settings.server.body_limit_kib * 1024).await?;
     // The signature covers the bytes as received, so the body is parsed here, after it.
     let agent = match req.headers().get(AGENT_SIGNATURE_HEADER) {
         Some(h) => {

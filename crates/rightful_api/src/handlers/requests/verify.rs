@@ -8,7 +8,7 @@ use rightful_engine::Engine;
 use serde::Deserialize;
 
 /// The body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Body {
     /// The code received by e-mail.
@@ -16,6 +16,11 @@ pub struct Body {
 }
 
 /// Confirms the code; answers the new status.
+#[utoipa::path(post, path = "/v1/requests/{id}/verify", tag = "subject",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = Body,
+    responses((status = 200, body = crate::openapi::StatusBody), (status = 400, description = "Wrong, expired or used code", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("request_token" = [])))]
 pub async fn post_verify(
     engine: web::Data<Engine>,
     path: web::Path<String>,

@@ -1,0 +1,26 @@
+//! `GET /v1/requests/{id}/directives` with `Authorization: Request <token>`: every version of the
+//! post-mortem directives recorded for the requester's address (D2).
+
+use crate::auth::Public;
+use crate::error::ApiError;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rightful_engine::Engine;
+
+/// The versions, oldest first.
+#[utoipa::path(
+    get, path = "/v1/requests/{id}/directives", tag = "subject",
+    params(("id" = String, Path, description = "Any of the subject's post-mortem requests")),
+    responses((status = 200, description = "Every version, oldest first"), (status = 404, body = crate::error::ErrorBody)),
+    security(("request_token" = []))
+)]
+pub async fn get_directives(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    _: Public,
+) -> Result<HttpResponse, ApiError> {
+    let id = super::request_id(&path)?;
+    let token = super::subject_token(&req)?;
+    let versions = rightful_engine::postmortem::history_for_subject(&engine, &id, &token).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"versions": versions})))
+}
