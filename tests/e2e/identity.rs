@@ -41,6 +41,12 @@ fn id_token_kid(
 }
 
 fn app_with_idp_and_agent() -> (TestApp, std::path::PathBuf) {
+    app_with_idp_and_agent_and(|_| {})
+}
+
+fn app_with_idp_and_agent_and(
+    adjust: impl FnOnce(&mut rightful_engine::settings::Settings),
+) -> (TestApp, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!(
         "rightful-identity-{}-{}",
         std::process::id(),
@@ -65,6 +71,7 @@ fn app_with_idp_and_agent() -> (TestApp, std::path::PathBuf) {
         s.identity.oidc_audience = "rightful".into();
         s.identity.oidc_jwks_file = d.join("jwks.json").display().to_string();
         s.identity.agents_dir = d.join("agents");
+        adjust(s);
     })
     .unwrap();
     (app, dir)
@@ -332,4 +339,64 @@ async fn a6_the_providers_keys_come_from_its_jwks_address_cached_and_fetched_aga
     )
     .await;
     assert_eq!(status, 400);
+}
+
+#[actix_web::test]
+async fn staff_may_sign_in_at_the_identity_provider_with_a_role_claim() {
+    let (app, _dir) =
+        app_with_idp_and_agent_and(|s| s.identity.staff_oidc_audience = "rightful-staff".into());
+    let svc = service!(app);
+    let staff_token = |aud: &str, role: serde_json::Value, key: &SigningKey| {
+        let now = chrono::Utc::now().timestamp();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("idp-1".into());
+        let claims = serde_json::json!({"iss": ISSUER, "aud": aud, "sub": "staff-7", "preferred_username": "dana", "rightful_role": role, "iat": now, "exp": now + 300});
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_ed_der(key.to_pkcs8_der().unwrap().as_bytes()),
+        )
+        .unwrap()
+    };
+    let get = |uri: &str, token: String| {
+        atest::TestRequest::get()
+            .uri(uri)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+    };
+    let dpo = staff_token(
+        "rightful-staff",
+        serde_json::json!(["staff", "dpo"]),
+        &idp_key(),
+    );
+    assert_eq!(call(&svc, get("/v1/requests", dpo)).await.0, 200);
+    let auditor = staff_token("rightful-staff", serde_json::json!("auditor"), &idp_key());
+    assert_eq!(
+        call(&svc, get("/v1/audit/verify", auditor.clone())).await.0,
+        200
+    );
+    assert_eq!(
+        call(&svc, get("/v1/requests", auditor)).await.0,
+        403,
+        "an auditor cannot work the queue"
+    );
+    for (token, why) in [
+        (
+            staff_token("rightful-staff", serde_json::json!("admin"), &idp_key()),
+            "no known role",
+        ),
+        (
+            staff_token("rightful", serde_json::json!("dpo"), &idp_key()),
+            "the subjects' audience",
+        ),
+        (
+            staff_token(
+                "rightful-staff",
+                serde_json::json!("dpo"),
+                &SigningKey::from_bytes(&[8u8; 32]),
+            ),
+            "not the provider's key",
+        ),
+    ] {
+        assert_eq!(call(&svc, get("/v1/requests", token)).await.0, 401, "{why}");
+    }
 }

@@ -70,20 +70,20 @@ impl<R> Auth<R> {
     }
 }
 
-fn check<R: RequiredRole>(req: &HttpRequest) -> Result<Auth<R>, ApiError> {
-    let engine = req
-        .app_data::<web::Data<Engine>>()
-        .ok_or_else(|| ApiError::Internal("engine missing".into()))?;
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthenticated)?;
-    let claims = engine
-        .auth
-        .verify(token.trim())
-        .map_err(|_| ApiError::Unauthenticated)?;
+/// Checks a staff token: one issued by Rightful (`POST /v1/auth/token`), or one from the
+/// configured identity provider when staff sign-in there is enabled.
+async fn check<R: RequiredRole>(
+    engine: Option<web::Data<Engine>>,
+    token: Option<String>,
+) -> Result<Auth<R>, ApiError> {
+    let engine = engine.ok_or_else(|| ApiError::Internal("engine missing".into()))?;
+    let token = token.ok_or(ApiError::Unauthenticated)?;
+    let claims = match engine.auth.verify(token.trim()) {
+        Ok(c) => c,
+        Err(_) => rightful_engine::identity::verify_staff_token(&engine, token.trim())
+            .await
+            .map_err(|_| ApiError::Unauthenticated)?,
+    };
     if !R::allows(claims.role) {
         return Err(ApiError::Forbidden(R::NAME));
     }
@@ -93,11 +93,18 @@ fn check<R: RequiredRole>(req: &HttpRequest) -> Result<Auth<R>, ApiError> {
     })
 }
 
-impl<R: RequiredRole> FromRequest for Auth<R> {
+impl<R: RequiredRole + 'static> FromRequest for Auth<R> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(check::<R>(req))
+        let engine = req.app_data::<web::Data<Engine>>().cloned();
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        Box::pin(check::<R>(engine, token))
     }
 }

@@ -69,23 +69,26 @@ async fn provider_keys(engine: &crate::Engine, refresh: bool) -> Result<JwkSet, 
     Ok(keys)
 }
 
-/// Verifies an OIDC ID token: signed by a key of the provider's JWKS (a file, or an address
-/// fetched and cached), right issuer and audience, not expired, with a verified e-mail address
-/// equal to the request's.
-pub async fn verify_id_token(
+/// Decodes a token of the configured provider: signed by a key of its JWKS (a file, or an
+/// address fetched and cached, fetched again for a key it does not hold), right issuer and
+/// `audience`, not expired.
+async fn decode_provider_token<T: serde::de::DeserializeOwned>(
     engine: &crate::Engine,
     token: &str,
-    email: &SubjectEmail,
-) -> Result<(), IntakeError> {
+    audience: &str,
+) -> Result<T, IntakeError> {
     let settings = &engine.settings.identity;
     if settings.oidc_issuer.is_empty()
+        || audience.is_empty()
         || (settings.oidc_jwks_file.is_empty() && settings.oidc_jwks_url.is_empty())
     {
-        return Err(invalid("no identity provider is configured for ID tokens"));
+        return Err(invalid(
+            "no identity provider is configured for these tokens",
+        ));
     }
-    let mut jwks = provider_keys(engine, false).await?;
     let header =
         jsonwebtoken::decode_header(token).map_err(|_| invalid("the ID token is malformed"))?;
+    let mut jwks = provider_keys(engine, false).await?;
     if let Some(kid) = &header.kid
         && jwks.find(kid).is_none()
         && settings.oidc_jwks_file.is_empty()
@@ -102,11 +105,22 @@ pub async fn verify_id_token(
         DecodingKey::from_jwk(jwk).map_err(|_| invalid("the provider's key is not usable"))?;
     let mut v = Validation::new(header.alg);
     v.set_issuer(&[&settings.oidc_issuer]);
-    v.set_audience(&[&settings.oidc_audience]);
+    v.set_audience(&[audience]);
     v.leeway = 30;
-    let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &v)
-        .map_err(|_| invalid("the ID token is not valid (signature, issuer, audience or expiry)"))?
-        .claims;
+    jsonwebtoken::decode::<T>(token, &key, &v)
+        .map(|d| d.claims)
+        .map_err(|_| invalid("the ID token is not valid (signature, issuer, audience or expiry)"))
+}
+
+/// Verifies an OIDC ID token for a data subject: a token of the provider for Rightful's audience,
+/// with a verified e-mail address equal to the request's.
+pub async fn verify_id_token(
+    engine: &crate::Engine,
+    token: &str,
+    email: &SubjectEmail,
+) -> Result<(), IntakeError> {
+    let audience = engine.settings.identity.oidc_audience.clone();
+    let claims: IdClaims = decode_provider_token(engine, token, &audience).await?;
     let matches = claims
         .email
         .as_deref()
@@ -116,6 +130,51 @@ pub async fn verify_id_token(
         return Err(invalid("the ID token does not prove this e-mail address"));
     }
     Ok(())
+}
+
+#[derive(Deserialize)]
+struct StaffIdClaims {
+    sub: String,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    iat: Option<i64>,
+    exp: i64,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Verifies a staff member's token from the configured identity provider
+/// (`identity.staff_oidc_audience`): its role is the `identity.staff_role_claim` claim (a string
+/// or a list), `dpo` taking precedence over `auditor`; a token with neither is refused.
+pub async fn verify_staff_token(
+    engine: &crate::Engine,
+    token: &str,
+) -> Result<crate::auth::Claims, crate::auth::AuthError> {
+    use crate::auth::{AuthError, Claims, Role};
+    let s = &engine.settings.identity;
+    if s.staff_oidc_audience.is_empty() {
+        return Err(AuthError::InvalidToken);
+    }
+    let c: StaffIdClaims = decode_provider_token(engine, token, &s.staff_oidc_audience)
+        .await
+        .map_err(|_| AuthError::InvalidToken)?;
+    let roles: Vec<&str> = match c.rest.get(&s.staff_role_claim) {
+        Some(serde_json::Value::String(r)) => vec![r.as_str()],
+        Some(serde_json::Value::Array(list)) => list.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    let role = [Role::Dpo, Role::Auditor]
+        .into_iter()
+        .find(|r| roles.contains(&r.as_str()))
+        .ok_or(AuthError::InvalidToken)?;
+    Ok(Claims {
+        name: c.preferred_username.unwrap_or_else(|| c.sub.clone()),
+        sub: format!("idp:{}", c.sub),
+        role,
+        iss: s.oidc_issuer.clone(),
+        iat: c.iat.unwrap_or(c.exp),
+        exp: c.exp,
+    })
 }
 
 #[derive(Deserialize)]

@@ -240,6 +240,13 @@ pub struct IdentitySettings {
     /// How long fetched keys are reused.
     #[serde(default = "default_jwks_cache_secs")]
     pub oidc_jwks_cache_secs: u64,
+    /// Staff may also sign in at the identity provider: the audience (client id) of their
+    /// tokens; empty disables it.
+    #[serde(default)]
+    pub staff_oidc_audience: String,
+    /// The claim of a staff token that carries the role (`dpo` or `auditor`).
+    #[serde(default = "default_staff_role_claim")]
+    pub staff_role_claim: String,
     /// The largest document a requester may upload, in KiB.
     #[serde(default = "default_document_max_kib")]
     pub document_max_kib: usize,
@@ -253,6 +260,9 @@ pub struct IdentitySettings {
 
 const fn default_jwks_cache_secs() -> u64 {
     600
+}
+fn default_staff_role_claim() -> String {
+    "rightful_role".into()
 }
 const fn default_document_max_kib() -> usize {
     5 * 1024
@@ -272,6 +282,8 @@ impl Default for IdentitySettings {
             oidc_audience: String::new(),
             oidc_jwks_file: String::new(),
             oidc_jwks_url: String::new(),
+            staff_oidc_audience: String::new(),
+            staff_role_claim: default_staff_role_claim(),
             oidc_jwks_cache_secs: default_jwks_cache_secs(),
             document_max_kib: default_document_max_kib(),
             document_days: default_document_days(),
