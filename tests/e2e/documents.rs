@@ -9,7 +9,7 @@ use actix_web::test as atest;
 use rightful_tests::TestApp;
 
 /// Submits `body` and confirms the e-mail code; returns the id and the token.
-async fn verified<S>(app: &TestApp, svc: &S, body: serde_json::Value) -> (String, String)
+pub(crate) async fn verified<S>(app: &TestApp, svc: &S, body: serde_json::Value) -> (String, String)
 where
     S: actix_web::dev::Service<
             actix_http::Request,

@@ -31,6 +31,7 @@ where
 }
 
 mod documents;
+mod execution;
 mod http;
 mod identity;
 mod notices;

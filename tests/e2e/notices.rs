@@ -360,6 +360,7 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
             "/v1/requests/{id}/directives",
             "/v1/requests/{id}/documents/{kind}",
             "/v1/requests/{id}/documents/{kind}/check",
+            "/v1/requests/{id}/result",
             "/v1/requests/{id}/status",
             "/v1/requests/{id}/verify",
         ]

@@ -40,6 +40,9 @@ impl TestApp {
         let mut settings = Settings::default();
         settings.policy.dir = root().join("config/policy");
         settings.mail.templates_dir = root().join("config/templates");
+        settings.stores.dir = root().join("config/stores");
+        settings.stores.processors_dir = root().join("config/processors");
+        settings.stores.demo_dir = root().join("demo");
         settings.storage.database_url = db.url.clone();
         settings.storage.pool_size = 2;
         // Keys and files of the data directory stay out of the source tree.
@@ -151,5 +154,61 @@ pub fn submission(kind: &str, email: &str) -> rightful_engine::intake::Submissio
         language: None,
         details: serde_json::Value::Null,
         id_token: None,
+    }
+}
+
+/// The demo site on the three real servers as `make demo-seed` lays it out (shop on PostgreSQL,
+/// CMS on MariaDB, logs on SQLite), seeded with `scale` subjects; `None` when PostgreSQL or
+/// MariaDB is not configured for tests (CI always configures both).
+pub struct DemoSite {
+    /// Keeps the databases alive.
+    pub sites: Vec<rightful_connectors::testing::TestSite>,
+    /// Store name → URL, for `[stores.urls]`.
+    pub urls: std::collections::BTreeMap<String, String>,
+}
+
+impl DemoSite {
+    /// Seeds the demo site.
+    #[expect(clippy::unwrap_used, reason = "test support fails loudly")]
+    pub fn new(scale: u64) -> Option<Self> {
+        use rightful_connectors::sql::Dialect;
+        let mut settings = Settings::default();
+        settings.policy.dir = root().join("config/policy");
+        settings.stores.dir = root().join("config/stores");
+        let policy = rightful_engine::policy::load_dir(&settings.policy.dir)
+            .unwrap()
+            .policy;
+        let mut sites = Vec::new();
+        let mut urls = std::collections::BTreeMap::new();
+        for mut store in rightful_engine::stores::load(&settings, &policy).unwrap() {
+            let dialect = match store.map.name.as_str() {
+                "shop" => Dialect::Postgres,
+                "cms" => Dialect::Mysql,
+                _ => Dialect::Sqlite,
+            };
+            let site = match rightful_connectors::testing::TestSite::new(dialect, "SELECT 1") {
+                Some(s) => s.unwrap(),
+                None => {
+                    assert!(
+                        std::env::var("CI").is_err(),
+                        "CI must run the demo-site tests"
+                    );
+                    return None;
+                }
+            };
+            store.url = site.url.clone();
+            let opts = rightful_engine::demo::SeedOptions {
+                scale,
+                logs_per_subject: 2,
+                chunk: 1000,
+                reset: false,
+                if_missing: false,
+            };
+            rightful_engine::demo::seed_store(&store, &root().join("demo"), &opts, &mut |_, _| {})
+                .unwrap();
+            urls.insert(store.map.name.clone(), site.url.clone());
+            sites.push(site);
+        }
+        Some(Self { sites, urls })
     }
 }

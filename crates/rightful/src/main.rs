@@ -600,6 +600,15 @@ fn policy_check(s: &Settings) -> Result<ExitCode, EngineError> {
     }
 }
 
+/// This machine's name, for the workers' names in the journal.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "rightful".into())
+}
+
 fn serve(s: Settings) -> Result<ExitCode, EngineError> {
     let listen = s.server.listen.clone();
     // The site's stores are checked at start-up: a map that does not fit, an unreachable store or
@@ -638,6 +647,11 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
             let _scheduler = rightful_engine::schedule::start(engine.clone())
                 .await
                 .map_err(std::io::Error::other)?;
+            // Approved requests are carried out by workers sharing the engine's job queue.
+            rightful_engine::execution::spawn_workers(
+                &engine,
+                &format!("{}-{}", hostname(), std::process::id()),
+            );
             let server = rightful_api::serve(engine, listener)?;
             server.await
         })

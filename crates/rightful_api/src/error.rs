@@ -45,6 +45,12 @@ pub enum ApiError {
     /// not go, so nothing changed.
     #[error("the notice to the subject could not be sent, so nothing was changed: try again later")]
     NoticeFailed,
+    /// The request has no result yet.
+    #[error("the request is `{0}`: its result is ready once it is completed")]
+    NotReady(String),
+    /// The download link has expired.
+    #[error("the download has expired; make a new request if you need the data again")]
+    Expired,
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -66,6 +72,8 @@ impl ApiError {
             Self::RegisterIncomplete(_) => (StatusCode::CONFLICT, "register_incomplete"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::NoticeFailed => (StatusCode::SERVICE_UNAVAILABLE, "notice_failed"),
+            Self::NotReady(_) => (StatusCode::CONFLICT, "not_ready"),
+            Self::Expired => (StatusCode::GONE, "expired"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -102,7 +110,9 @@ impl ResponseError for ApiError {
             | Self::PayloadTooLarge(_)
             | Self::ExtensionRefused(_)
             | Self::RegisterIncomplete(_)
-            | Self::NoticeFailed => {}
+            | Self::NoticeFailed
+            | Self::NotReady(_)
+            | Self::Expired => {}
         }
         HttpResponse::build(status).json(ErrorBody {
             error: code,

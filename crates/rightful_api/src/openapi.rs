@@ -87,6 +87,7 @@ impl Modify for Security {
         crate::handlers::requests::verify::post_verify,
         crate::handlers::requests::documents::put_document,
         crate::handlers::requests::directives::get_directives,
+        crate::handlers::requests::result::get_result,
         crate::handlers::requests::list::list_requests,
         crate::handlers::requests::get::get_request,
         crate::handlers::requests::decide::post_decision,

@@ -66,6 +66,10 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                         web::post().to(requests::documents::post_check),
                     )
                     .route(
+                        "/v1/requests/{id}/result",
+                        web::get().to(requests::result::get_result),
+                    )
+                    .route(
                         "/v1/requests/{id}/directives",
                         web::get().to(requests::directives::get_directives),
                     )

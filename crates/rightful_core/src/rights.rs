@@ -12,7 +12,7 @@ use crate::policy::{
 };
 use crate::retention::StartEvent;
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A data-subject right.
@@ -197,7 +197,7 @@ pub enum RequestKind {
 }
 
 /// Art. 17(1) grounds for erasure (checklist C2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErasureGround {
     /// (a) no longer necessary for the purpose.
@@ -229,7 +229,7 @@ impl ErasureGround {
 }
 
 /// Why data is restricted (Art. 18(1); checklist C5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestrictionReason {
     /// The subject asked for restriction (Art. 18(1)(a)–(c)).
@@ -239,7 +239,7 @@ pub enum RestrictionReason {
 }
 
 /// What happens to one data category of one purpose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Shown to the subject (Art. 15).
@@ -283,7 +283,7 @@ pub enum Action {
 }
 
 /// The plan for one purpose × category.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanItem {
     /// Purpose.
     pub purpose: PurposeId,
@@ -294,7 +294,7 @@ pub struct PlanItem {
 }
 
 /// What is known of the subject in one purpose, from the stores.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurposeFacts {
     /// Dates of the events that retention runs from (latest per event).
     pub events: BTreeMap<StartEvent, NaiveDate>,
@@ -303,7 +303,7 @@ pub struct PurposeFacts {
 }
 
 /// What is known of the subject: the purposes they appear in.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectFacts {
     /// Purposes in which records of the subject were found.
     pub purposes: BTreeMap<PurposeId, PurposeFacts>,
@@ -317,7 +317,7 @@ impl SubjectFacts {
 }
 
 /// The plan for a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// One item per purpose × category in scope where the subject appears.
     pub items: Vec<PlanItem>,

@@ -677,6 +677,7 @@ pub async fn decide(
         planned.directives,
     );
     let (cid, cactor) = (id.clone(), actor.clone());
+    let store_names: Vec<String> = engine.stores.iter().map(|s| s.map.name.clone()).collect();
     let status = engine
         .store
         .run(move |c| {
@@ -708,6 +709,9 @@ pub async fn decide(
                         now,
                         &mut entries,
                     )?;
+                } else if to == Status::Approved {
+                    // Carrying it out starts now, as durable jobs (`execution`).
+                    crate::execution::start(c, &store_names, &id, at)?;
                 }
                 audit::append(c, entries)?;
                 Ok(status)

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod demo;
 pub mod documents;
 pub mod env;
+pub mod execution;
 pub mod identity;
 pub mod intake;
 pub mod mail;
@@ -91,6 +92,15 @@ pub struct Engine {
     pub templates: Arc<notices::Templates>,
     /// The identity provider's keys fetched from its JWKS address, and when.
     pub jwks: Arc<std::sync::Mutex<Option<(std::time::Instant, jsonwebtoken::jwk::JwkSet)>>>,
+    /// The site's data stores (maps checked against the policy).
+    pub stores: Arc<Vec<stores::Store>>,
+    /// Outside processors told of rectifications, erasures and restrictions (Art. 19).
+    pub processors: Arc<Vec<processors::Processor>>,
+    /// Connectors opened so far, by store name (opened on first use: a store that is down at
+    /// start-up does not stop the server).
+    connectors: Arc<
+        std::sync::Mutex<std::collections::BTreeMap<String, Arc<rightful_connectors::Connector>>>,
+    >,
 }
 
 impl Engine {
@@ -112,6 +122,12 @@ impl Engine {
         )?)?);
         let mailer = Arc::new(mail::Mailer::from_settings(&settings, &loaded.policy)?);
         let templates = Arc::new(notices::Templates::load(&settings.mail.templates_dir)?);
+        let site_stores = Arc::new(stores::load(&settings, &loaded.policy)?);
+        let (procs, proc_warnings) =
+            processors::load(&settings.stores.processors_dir, &loaded.policy)?;
+        for w in proc_warnings {
+            tracing::warn!(warning = %w, "processors");
+        }
         let engine = Self {
             settings: Arc::new(settings),
             policy: Arc::new(loaded.policy),
@@ -121,9 +137,48 @@ impl Engine {
             mailer,
             templates,
             jwks: Arc::default(),
+            stores: site_stores,
+            processors: Arc::new(procs),
+            connectors: Arc::default(),
         };
         engine.record_policy_version(&loaded.digest)?;
         Ok(engine)
+    }
+
+    /// The connector of store `name`, opened (and its map checked against the live schema) on
+    /// first use. Blocking: call it from a blocking task.
+    pub fn connector(
+        &self,
+        name: &str,
+    ) -> Result<Arc<rightful_connectors::Connector>, rightful_connectors::ConnectorError> {
+        if let Ok(map) = self.connectors.lock()
+            && let Some(c) = map.get(name)
+        {
+            return Ok(c.clone());
+        }
+        let store = self
+            .stores
+            .iter()
+            .find(|s| s.map.name == name)
+            .ok_or_else(|| rightful_connectors::ConnectorError::Invalid {
+                store: name.to_owned(),
+                message: "no such store in the configuration".into(),
+            })?;
+        let key = stores::hash_key(&self.settings).map_err(|e| {
+            rightful_connectors::ConnectorError::Invalid {
+                store: name.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        let c = Arc::new(rightful_connectors::Connector::open(
+            store.map.clone(),
+            &store.url,
+            key,
+        )?);
+        if let Ok(mut map) = self.connectors.lock() {
+            map.insert(name.to_owned(), c.clone());
+        }
+        Ok(c)
     }
 
     fn record_policy_version(&self, digest: &str) -> Result<(), EngineError> {

@@ -78,6 +78,20 @@ pub const TEMPLATES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "completed",
+        &[
+            "controller",
+            "request_id",
+            "request_type",
+            "received_on",
+            "summary",
+            "download",
+            "authority_name",
+            "complaint_url",
+            "dpo_contact",
+        ],
+    ),
+    (
         "reminder",
         &[
             "request_id",

@@ -357,6 +357,67 @@ pub struct Settings {
     /// Jobs the server runs on a schedule.
     #[serde(default)]
     pub schedule: ScheduleSettings,
+    /// Carrying out approved requests.
+    #[serde(default)]
+    pub execution: ExecutionSettings,
+}
+
+/// `[execution]`: the workers that carry out approved requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionSettings {
+    /// Workers per server (0: this server carries nothing out; another one does).
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// How often an idle worker looks for work, in milliseconds.
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+    /// How long a claimed step is held before another worker may take it over (a crashed
+    /// worker's step), in seconds.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: i64,
+    /// The first wait before retrying a step whose store was unreachable, doubled each time up
+    /// to an hour, in seconds.
+    #[serde(default = "default_retry_secs")]
+    pub retry_secs: i64,
+    /// Attempts before a step fails for good and the request goes to `failed`.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: i32,
+    /// Days the subject may download the result.
+    #[serde(default = "default_download_days")]
+    pub download_days: i64,
+}
+
+const fn default_workers() -> usize {
+    2
+}
+const fn default_poll_ms() -> u64 {
+    250
+}
+const fn default_lease_secs() -> i64 {
+    300
+}
+const fn default_retry_secs() -> i64 {
+    5
+}
+const fn default_max_attempts() -> i32 {
+    20
+}
+const fn default_download_days() -> i64 {
+    30
+}
+
+impl Default for ExecutionSettings {
+    fn default() -> Self {
+        Self {
+            workers: default_workers(),
+            poll_ms: default_poll_ms(),
+            lease_secs: default_lease_secs(),
+            retry_secs: default_retry_secs(),
+            max_attempts: default_max_attempts(),
+            download_days: default_download_days(),
+        }
+    }
 }
 
 /// `[schedule]`: cron expressions (with seconds: `sec min hour day month weekday`), UTC.

@@ -74,6 +74,7 @@ async fn engine_with_request(db: &TestDb, request_id: &str) -> Engine {
     let mut settings = Settings::default();
     settings.policy.dir = root().join("config/policy");
     settings.mail.templates_dir = root().join("config/templates");
+    settings.stores.dir = root().join("config/stores");
     settings.storage.database_url = db.url.clone();
     settings.storage.data_dir =
         std::env::temp_dir().join(format!("rightful-proc-data-{}", std::process::id()));

@@ -221,6 +221,60 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One per request being carried out: the identities searched and the plan.
+    executions (request_id) {
+        /// The request.
+        request_id -> Text,
+        /// Discovery round (identities found in one store feed the others).
+        round -> Integer,
+        /// JSON: identity kind → values.
+        identities -> Text,
+        /// JSON: the plan, once discovery is done.
+        plan -> Nullable<Text>,
+        /// JSON: what was done, for the reply and the certificate.
+        outcome -> Nullable<Text>,
+        /// Created.
+        created_at -> Timestamp,
+        /// Updated.
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The execution journal: each step of each request, claimed under a lease.
+    execution_jobs (id) {
+        /// UUID.
+        id -> Text,
+        /// The request.
+        request_id -> Text,
+        /// discover, apply, notify or finalize.
+        step -> Text,
+        /// The store, or `-`.
+        store -> Text,
+        /// Discovery round.
+        round -> Integer,
+        /// pending, running, done or failed.
+        status -> Text,
+        /// Attempts so far.
+        attempts -> Integer,
+        /// Not before.
+        run_at -> Timestamp,
+        /// A running job whose lease has passed is taken over.
+        lease_until -> Nullable<Timestamp>,
+        /// Who holds it.
+        worker -> Nullable<Text>,
+        /// JSON result.
+        result -> Nullable<Text>,
+        /// The last failure (no personal data).
+        last_error -> Nullable<Text>,
+        /// Created.
+        created_at -> Timestamp,
+        /// Updated.
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -322,6 +376,37 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("reminders", &["request_id", "threshold", "sent_at"]),
+    (
+        "executions",
+        &[
+            "request_id",
+            "round",
+            "identities",
+            "plan",
+            "outcome",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "execution_jobs",
+        &[
+            "id",
+            "request_id",
+            "step",
+            "store",
+            "round",
+            "status",
+            "attempts",
+            "run_at",
+            "lease_until",
+            "worker",
+            "result",
+            "last_error",
+            "created_at",
+            "updated_at",
+        ],
+    ),
     (
         "post_mortem_directives",
         &[

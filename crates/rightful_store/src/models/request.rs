@@ -177,9 +177,12 @@ pub fn transition(
         ))
         .execute(conn)?;
         if changed != 1 {
-            return Err(StoreError::Query(
-                diesel::result::Error::RollbackTransaction,
-            ));
+            // Another writer moved the request first: the transition from `from` no longer
+            // applies.
+            return Ok(Err(rightful_core::lifecycle::InvalidTransition {
+                from,
+                to,
+            }));
         }
         diesel::insert_into(request_events::table)
             .values(RequestEvent {

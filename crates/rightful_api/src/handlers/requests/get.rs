@@ -32,6 +32,7 @@ pub async fn get_request(
         .await?;
     let (row, subject, events) = found.ok_or(ApiError::NotFound)?;
     let documents = rightful_engine::documents::list(&engine, &row.id).await?;
+    let journal = rightful_engine::execution::journal(&engine, &row.id).await?;
     let details: serde_json::Value = subject
         .as_ref()
         .and_then(|s| serde_json::from_str(&s.details).ok())
@@ -54,6 +55,7 @@ pub async fn get_request(
             "details": serde_json::from_str::<serde_json::Value>(&s.details).unwrap_or_default(),
         })),
         "documents": documents,
+        "execution": journal,
         "directives_in_force": directives,
         "history": events.iter().map(|e| serde_json::json!({"at": e.at, "actor": e.actor, "from": e.from_status, "to": e.to_status, "reason": e.reason})).collect::<Vec<_>>(),
     })))

@@ -5,6 +5,7 @@ pub mod directives;
 pub mod documents;
 pub mod get;
 pub mod list;
+pub mod result;
 pub mod status;
 pub mod submit;
 pub mod verify;

@@ -1,0 +1,326 @@
+//! Carrying out approved requests as durable jobs (SPEC §4).
+//!
+//! Approval starts an execution: the request's identities (its address) and one `discover` job
+//! per store. Workers claim jobs from the engine's store under a lease (`FOR UPDATE SKIP LOCKED`
+//! on PostgreSQL, one writer on SQLite), so several servers share the queue and each step runs
+//! once; a step whose worker died is taken over when its lease ends. Each finished job is
+//! journalled with its result, and the worker that finishes one decides the next steps under the
+//! execution row's lock:
+//!
+//! 1. `discover` per store, in rounds: identities found in one store (a customer id, an IP
+//!    address) are searched for in every store in the next round, until nothing new appears;
+//! 2. the core's plan over everything found ([`rightful_core::rights::plan`]);
+//! 3. `apply` per store that holds the subject: export (access, portability), erase, rectify,
+//!    restrict — each in one transaction on its store, safe to run again;
+//! 4. `notify` the processors (Art. 19) after a rectification, erasure or restriction;
+//! 5. `finalize`: after an erasure every store is searched again, and the request fails if
+//!    anything that should be gone remains; the result (access report, portability files, signed
+//!    erasure certificate) is written, the subject is told, the request is `completed`.
+//!
+//! A store that cannot be reached pauses the request (`paused`); its step is retried with
+//! backoff and the request resumes when the store is back.
+
+mod results;
+mod steps;
+
+pub use results::{Certificate, result_path};
+
+use crate::{Engine, EngineError};
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use rightful_connectors::Identities;
+use rightful_core::audit::EntryContent;
+use rightful_core::intake::RequestType;
+use rightful_core::lifecycle::Status;
+use rightful_store::models::job::{self, Execution, Job};
+use rightful_store::models::{audit, request};
+use std::collections::BTreeSet;
+
+/// Discovery rounds at most (identities found feeding the next round).
+pub const MAX_ROUNDS: i32 = 3;
+
+/// The steps, in order.
+pub const STEPS: [&str; 4] = ["discover", "apply", "notify", "finalize"];
+
+/// Whether a request type changes data that processors hold (Art. 19).
+fn notifies(kind: RequestType) -> bool {
+    matches!(
+        kind,
+        RequestType::Erasure
+            | RequestType::Rectification
+            | RequestType::Restriction
+            | RequestType::Objection
+            | RequestType::WithdrawConsent
+    )
+}
+
+/// The identities a request starts from: the requester's address, or the deceased's for a notice
+/// of death.
+fn initial_identities(email: &str, details: &serde_json::Value) -> Identities {
+    let deceased = details
+        .pointer("/deceased/email")
+        .and_then(|e| e.as_str())
+        .and_then(|e| rightful_core::intake::SubjectEmail::parse(e).ok())
+        .map(|e| e.as_ref().to_owned());
+    let mut ids = Identities::new();
+    ids.insert(
+        "email".into(),
+        BTreeSet::from([deceased.unwrap_or_else(|| email.to_owned())]),
+    );
+    ids
+}
+
+/// Starts carrying out request `id` (approved): the execution row and a `discover` job per store,
+/// or the `finalize` job at once when no store is configured. Starting twice does nothing.
+pub(crate) fn start(
+    c: &mut rightful_store::DbConn,
+    engine_stores: &[String],
+    id: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<(), rightful_store::StoreError> {
+    let Some(subject) = request::subject(c, id)? else {
+        return Ok(());
+    };
+    let details: serde_json::Value = serde_json::from_str(&subject.details).unwrap_or_default();
+    let ids = initial_identities(&subject.email, &details);
+    let mut jobs: Vec<Job> = engine_stores
+        .iter()
+        .map(|s| Job::new(id, "discover", s, 1, at))
+        .collect();
+    if jobs.is_empty() {
+        jobs.push(Job::new(id, "finalize", "-", 0, at));
+    }
+    job::start(
+        c,
+        &Execution {
+            request_id: id.to_owned(),
+            round: 1,
+            identities: serde_json::to_string(&ids).unwrap_or_default(),
+            plan: None,
+            outcome: None,
+            created_at: at,
+            updated_at: at,
+        },
+        &jobs,
+    )?;
+    Ok(())
+}
+
+/// What a worker did in one turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// Nothing was due.
+    Idle,
+    /// A step ran: `(request, step, store, outcome)`.
+    Ran(String, String, String, &'static str),
+}
+
+/// How a step ended.
+pub(crate) enum StepEnd {
+    /// Done, with its journalled result.
+    Done(serde_json::Value),
+    /// A store could not be reached, or a transient failure: retry later, the request pauses.
+    Retry(String),
+    /// A failure retrying cannot fix: the request fails, for the DPO.
+    Fail(String),
+}
+
+/// Claims one due job and runs it. Returns what it did.
+pub async fn run_once(engine: &Engine, worker: &str) -> Result<Turn, EngineError> {
+    let now = Utc::now();
+    let lease = now + chrono::Duration::seconds(engine.settings.execution.lease_secs);
+    let w = worker.to_owned();
+    let claimed = engine
+        .store
+        .run(move |c| job::claim(c, &w, now.naive_utc(), lease.naive_utc()))
+        .await?;
+    let Some(j) = claimed else {
+        return Ok(Turn::Idle);
+    };
+    // The request is being carried out (or resumes after a pause).
+    set_status(
+        engine,
+        &j.request_id,
+        Status::InProgress,
+        "execution started",
+        now,
+    )
+    .await?;
+    let end = match j.step.as_str() {
+        "discover" => steps::discover(engine, &j).await,
+        "apply" => steps::apply(engine, &j).await,
+        "notify" => steps::notify(engine, &j).await,
+        "finalize" => results::finalize(engine, &j).await,
+        other => StepEnd::Fail(format!("unknown step `{other}`")),
+    };
+    let label = record(engine, &j, worker, end).await?;
+    Ok(Turn::Ran(j.request_id, j.step, j.store, label))
+}
+
+/// Moves the request to `to` if the lifecycle allows it from where it is (a no-op otherwise).
+async fn set_status(
+    engine: &Engine,
+    id: &str,
+    to: Status,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let (id, why) = (id.to_owned(), why.to_owned());
+    engine
+        .store
+        .run(move |c| {
+            let Some(row) = request::find(c, &id)? else {
+                return Ok(());
+            };
+            let from = row.status()?;
+            if from == to || from.transition(to).is_err() {
+                return Ok(());
+            }
+            c.transaction(|c| {
+                if request::transition(c, &id, to, "system", &why, now.naive_utc())?.is_err() {
+                    return Ok(()); // another worker moved it first
+                }
+                audit::append(
+                    c,
+                    vec![EntryContent {
+                        at: now,
+                        actor: "system".into(),
+                        action: format!("request.{}", to.as_str()),
+                        target: id.clone(),
+                        reason: why.clone(),
+                        details: serde_json::json!({}),
+                    }],
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+/// Journals how the step ended and decides the next steps.
+async fn record(
+    engine: &Engine,
+    j: &Job,
+    worker: &str,
+    end: StepEnd,
+) -> Result<&'static str, EngineError> {
+    let now = Utc::now();
+    let at = now.naive_utc();
+    let s = &engine.settings.execution;
+    match end {
+        StepEnd::Done(result) => {
+            let (j2, w) = (j.clone(), worker.to_owned());
+            let stores: Vec<String> = engine.stores.iter().map(|s| s.map.name.clone()).collect();
+            let policy = engine.policy.clone();
+            engine
+                .store
+                .run(move |c| {
+                    c.transaction(|c| {
+                        // The execution row's lock serialises the workers finishing one request.
+                        let Some(ex) = job::lock(c, &j2.request_id, at)? else {
+                            return Ok(());
+                        };
+                        if !job::finish(c, &j2.id, &w, &result.to_string(), at)? {
+                            return Ok(()); // the lease was lost: the other worker's outcome counts
+                        }
+                        audit::append(
+                            c,
+                            vec![EntryContent {
+                                at: now,
+                                actor: format!("worker:{w}"),
+                                action: format!("execution.{}_done", j2.step),
+                                target: j2.request_id.clone(),
+                                reason: String::new(),
+                                details: serde_json::json!({"store": j2.store, "round": j2.round, "attempt": j2.attempts}),
+                            }],
+                        )?;
+                        steps::advance(c, &policy, &stores, &ex, at)
+                    })
+                })
+                .await?;
+            Ok("done")
+        }
+        StepEnd::Retry(why) if j.attempts < s.max_attempts => {
+            let wait = (s.retry_secs << (j.attempts - 1).clamp(0, 10)).min(3600);
+            let run_at = (now + chrono::Duration::seconds(wait)).naive_utc();
+            let (id, w, why2) = (j.id.clone(), worker.to_owned(), why.clone());
+            engine
+                .store
+                .run(move |c| job::retry(c, &id, &w, &why2, run_at, at))
+                .await?;
+            tracing::warn!(request.id = %j.request_id, step = %j.step, store = %j.store, attempt = j.attempts, retry_in_secs = wait, error = %why, "step will be retried");
+            set_status(engine, &j.request_id, Status::Paused, &why, now).await?;
+            Ok("retry")
+        }
+        StepEnd::Retry(why) | StepEnd::Fail(why) => {
+            let (j2, w, why2) = (j.clone(), worker.to_owned(), why.clone());
+            engine
+                .store
+                .run(move |c| {
+                    c.transaction(|c| {
+                        job::fail(c, &j2.id, &w, &why2, at)?;
+                        audit::append(
+                            c,
+                            vec![EntryContent {
+                                at: now,
+                                actor: format!("worker:{w}"),
+                                action: "execution.step_failed".into(),
+                                target: j2.request_id.clone(),
+                                reason: why2.clone(),
+                                details: serde_json::json!({"step": j2.step, "store": j2.store, "attempts": j2.attempts}),
+                            }],
+                        )
+                    })
+                })
+                .await?;
+            tracing::error!(request.id = %j.request_id, step = %j.step, store = %j.store, error = %why, "step failed");
+            set_status(engine, &j.request_id, Status::Failed, &why, now).await?;
+            Ok("failed")
+        }
+    }
+}
+
+/// Runs `workers` workers until the process ends: each claims due jobs and sleeps
+/// `poll_ms` when there are none.
+pub fn spawn_workers(engine: &Engine, prefix: &str) {
+    for n in 0..engine.settings.execution.workers {
+        let engine = engine.clone();
+        let name = format!("{prefix}-{n}");
+        tokio::spawn(async move {
+            let idle = std::time::Duration::from_millis(engine.settings.execution.poll_ms);
+            loop {
+                match run_once(&engine, &name).await {
+                    Ok(Turn::Ran(..)) => {}
+                    Ok(Turn::Idle) => tokio::time::sleep(idle).await,
+                    Err(e) => {
+                        tracing::error!(worker = %name, error = %e, "execution worker error");
+                        tokio::time::sleep(idle * 4).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Runs due jobs until none is left (tests and `rightful requests run`); returns how many ran.
+pub async fn drain(engine: &Engine, worker: &str) -> Result<usize, EngineError> {
+    let mut n = 0;
+    while let Turn::Ran(..) = run_once(engine, worker).await? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The journal of a request, for the DPO.
+pub async fn journal(engine: &Engine, id: &str) -> Result<Vec<serde_json::Value>, EngineError> {
+    let id = id.to_owned();
+    let jobs = engine.store.run(move |c| job::for_request(c, &id)).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|j| {
+            serde_json::json!({"step": j.step, "store": j.store, "round": j.round, "status": j.status,
+                "attempts": j.attempts, "last_error": j.last_error, "updated_at": j.updated_at})
+        })
+        .collect())
+}

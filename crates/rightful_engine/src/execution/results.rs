@@ -1,0 +1,677 @@
+//! `finalize`: verification after an erasure, the result the subject downloads, the signed
+//! erasure certificate, the completion notice.
+//!
+//! - Access (Art. 15, B1–B6): `report.json` with, for every purpose the subject appears in,
+//!   items (a)–(h) of Art. 15(1) and the transfer safeguards of 15(2) — recipients named,
+//!   retention stated — or an explicit negative confirmation; `data/<store>.json`, a faithful
+//!   copy of every record found, streamed; `glossary.json` for the codes; `report.html`.
+//! - Portability (Art. 20, C6): `<purpose>.json` and `<purpose>.csv` per eligible purpose, only
+//!   the categories the subject provided, `manifest.json`, and `not_eligible.json` with reasons.
+//! - Erasure and the other changes: every store is searched again; if anything that should be
+//!   gone remains, the request fails. Otherwise `certificate.json` and `certificate.jws` (signed
+//!   by Rightful's key) list each store, what was erased, what was kept and why.
+
+use super::StepEnd;
+use super::steps::{context, plan_of, work_dir};
+use crate::Engine;
+use chrono::Utc;
+use rightful_core::intake::RequestType;
+use rightful_core::lifecycle::Status;
+use rightful_core::rights::{Action, Plan, SubjectFacts};
+use rightful_store::models::job::{self, Job};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The signed erasure certificate's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The controller.
+    pub iss: String,
+    /// The request id.
+    pub sub: String,
+    /// `rightful.erasure_certificate`.
+    pub typ: String,
+    /// The request type.
+    pub request_type: String,
+    /// When the stores were searched again, RFC 3339.
+    pub verified_at: String,
+    /// Per store: what was changed (`[table, operation, rows]`) and the rows still found.
+    pub stores: Vec<serde_json::Value>,
+    /// What was kept, with its ground, reference and date (partial refusal, A10).
+    pub kept: Vec<serde_json::Value>,
+    /// Processors told (Art. 19).
+    pub processors: Vec<serde_json::Value>,
+    /// Issued at.
+    pub iat: i64,
+}
+
+/// Where the downloadable result of a request is written.
+pub fn result_path(engine: &Engine, id: &str) -> PathBuf {
+    work_dir(engine, id).join("result.zip")
+}
+
+fn result_of(j: &Job) -> serde_json::Value {
+    j.result
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default()
+}
+
+/// Whether some rows of store `store` found after an erasure should be gone: a table whose every
+/// category was erased and whose rows are deleted, or a table where the subject is still found
+/// through a column whose category was erased.
+fn leftovers(
+    engine: &Engine,
+    store: &str,
+    found: &rightful_connectors::Found,
+    plan: &Plan,
+) -> Vec<String> {
+    let Some(s) = engine.stores.iter().find(|s| s.map.name == store) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for hit in &found.hits {
+        let Some(t) = s.map.table(&hit.table) else {
+            continue;
+        };
+        let erased: BTreeSet<_> = t
+            .categories()
+            .into_iter()
+            .filter(|c| {
+                matches!(
+                    plan.action(t.purpose.as_ref(), c.as_ref()),
+                    Some(Action::Erase { .. } | Action::Anonymise { .. })
+                )
+            })
+            .collect();
+        if erased.is_empty() {
+            continue;
+        }
+        let all = erased == t.categories();
+        let through_erased = t.columns.iter().any(|col| {
+            col.identity.is_some()
+                && col
+                    .field
+                    .as_ref()
+                    .is_some_and(|(_, cat, _)| erased.contains(cat))
+        });
+        if (all && t.erase == rightful_core::storemap::TableErase::Delete) || through_erased {
+            out.push(format!("{}: {} row(s)", hit.table, hit.rows));
+        }
+    }
+    out
+}
+
+/// The identity kinds held in a column whose category the plan erases.
+fn erased_identity_kinds(engine: &Engine, plan: &Plan) -> BTreeSet<String> {
+    engine
+        .stores
+        .iter()
+        .flat_map(|s| &s.map.tables)
+        .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+        .filter(|(t, c)| {
+            c.field.as_ref().is_some_and(|(_, cat, _)| {
+                matches!(
+                    plan.action(t.purpose.as_ref(), cat.as_ref()),
+                    Some(Action::Erase { .. } | Action::Anonymise { .. })
+                )
+            })
+        })
+        .filter_map(|(_, c)| c.identity.clone())
+        .collect()
+}
+
+/// `finalize`.
+pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
+    let ctx = match context(engine, &j.request_id).await {
+        Ok(c) => c,
+        Err(end) => return end,
+    };
+    let plan = plan_of(&ctx.execution);
+    let facts: SubjectFacts = ctx
+        .execution
+        .plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .and_then(|v| serde_json::from_value(v["facts"].clone()).ok())
+        .unwrap_or_default();
+    let id = j.request_id.clone();
+    let id2 = id.clone();
+    let jobs = match engine.store.run(move |c| job::for_request(c, &id2)).await {
+        Ok(j) => j,
+        Err(e) => return StepEnd::Retry(e.to_string()),
+    };
+    let last_round = jobs
+        .iter()
+        .filter(|j| j.step == "discover")
+        .map(|j| j.round)
+        .max()
+        .unwrap_or(0);
+    let searched: BTreeMap<String, serde_json::Value> = jobs
+        .iter()
+        .filter(|j| j.step == "discover" && j.round == last_round)
+        .map(|j| (j.store.clone(), result_of(j)))
+        .collect();
+    let applied: BTreeMap<String, serde_json::Value> = jobs
+        .iter()
+        .filter(|j| j.step == "apply")
+        .map(|j| (j.store.clone(), result_of(j)))
+        .collect();
+    let notified: Vec<serde_json::Value> = jobs
+        .iter()
+        .filter(|j| j.step == "notify")
+        .flat_map(|j| {
+            result_of(j)["notifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let kept: Vec<serde_json::Value> = plan
+        .kept()
+        .map(|i| serde_json::json!({"purpose": i.purpose, "category": i.category, "action": i.action}))
+        .collect();
+    let not_applicable: Vec<serde_json::Value> = plan
+        .not_applicable()
+        .map(|i| serde_json::json!({"purpose": i.purpose, "category": i.category, "action": i.action}))
+        .collect();
+    let changes_data = plan
+        .items
+        .iter()
+        .any(|i| matches!(i.action, Action::Erase { .. } | Action::Anonymise { .. }));
+    let dir = work_dir(engine, &id);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return StepEnd::Retry(format!("cannot write the result: {e}"));
+    }
+    // 1. After an erasure, search every store again (C2–C4): nothing that should be gone may
+    //    remain.
+    let mut verified_stores = Vec::new();
+    if changes_data {
+        // The subject must no longer be found by any identity held in an erased column (an
+        // anonymised customer row stays reachable by its key from the invoices kept, which is
+        // right; it must not be reachable by the e-mail address any more).
+        let erased_kinds = erased_identity_kinds(engine, &plan);
+        let ids: rightful_connectors::Identities =
+            serde_json::from_str::<rightful_connectors::Identities>(&ctx.execution.identities)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| erased_kinds.contains(k))
+                .collect();
+        for s in engine.stores.iter() {
+            let (engine2, name, ids2) = (engine.clone(), s.map.name.clone(), ids.clone());
+            let found =
+                match super::steps::blocking(move || engine2.connector(&name)?.discover(&ids2))
+                    .await
+                {
+                    Ok(f) => f,
+                    Err(end) => return end,
+                };
+            let left = leftovers(engine, &s.map.name, &found, &plan);
+            if !left.is_empty() {
+                return StepEnd::Fail(format!(
+                    "after the erasure, store `{}` still holds what should be gone: {}",
+                    s.map.name,
+                    left.join(", ")
+                ));
+            }
+            verified_stores.push(serde_json::json!({
+                "store": s.map.name,
+                "searched_at": searched.get(&s.map.name).map(|r| r["searched_at"].clone()),
+                "found_before": searched.get(&s.map.name).map(|r| r["hits"].clone()),
+                "changes": applied.get(&s.map.name).map(|r| r["changes"].clone()),
+                "still_found": found.hits.iter().map(|h| serde_json::json!({"table": h.table, "rows": h.rows})).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    // 2. The result file.
+    let written = match ctx.kind {
+        RequestType::Access => access_zip(engine, &id, &dir, &facts, &searched),
+        RequestType::Portability => portability_zip(engine, &id, &dir, &plan),
+        _ => Ok(None),
+    };
+    let mut outcome = serde_json::json!({
+        "request_type": ctx.kind.as_str(),
+        "stores": searched.iter().map(|(s, r)| serde_json::json!({"store": s, "searched_at": r["searched_at"], "hits": r["hits"]})).collect::<Vec<_>>(),
+        "applied": applied,
+        "kept": kept,
+        "not_applicable": not_applicable,
+        "processors": notified,
+    });
+    match written {
+        Ok(Some(path)) => outcome["result"] = path.display().to_string().into(),
+        Ok(None) => {}
+        Err(e) => return StepEnd::Retry(format!("cannot write the result: {e}")),
+    }
+    if changes_data {
+        let cert = Certificate {
+            iss: engine.policy.controller.party.name.clone(),
+            sub: id.clone(),
+            typ: "rightful.erasure_certificate".into(),
+            request_type: ctx.kind.as_str().into(),
+            verified_at: Utc::now().to_rfc3339(),
+            stores: verified_stores,
+            kept: kept.clone(),
+            processors: notified.clone(),
+            iat: Utc::now().timestamp(),
+        };
+        let Some(jws) = engine.signer.sign(&cert) else {
+            return StepEnd::Fail("cannot sign the certificate".into());
+        };
+        let zipped = write_zip(&result_path(engine, &id), |z| {
+            entry(
+                z,
+                "certificate.json",
+                serde_json::to_vec_pretty(&cert).unwrap_or_default(),
+            )?;
+            entry(z, "certificate.jws", jws.clone().into_bytes())
+        });
+        if let Err(e) = zipped {
+            return StepEnd::Retry(format!("cannot write the result: {e}"));
+        }
+        outcome["certificate"] = jws.into();
+        outcome["result"] = result_path(engine, &id).display().to_string().into();
+    }
+    // 3. Record, complete, tell the subject.
+    let (id2, o) = (id.clone(), outcome.to_string());
+    let now = Utc::now();
+    if let Err(e) = engine
+        .store
+        .run(move |c| job::set_outcome(c, &id2, &o, now.naive_utc()))
+        .await
+    {
+        return StepEnd::Retry(e.to_string());
+    }
+    if let Err(e) = super::set_status(
+        engine,
+        &id,
+        Status::Completed,
+        "carried out in every store",
+        now,
+    )
+    .await
+    {
+        return StepEnd::Retry(e.to_string());
+    }
+    let summary = summary_text(&outcome);
+    let notice = {
+        let id3 = id.clone();
+        engine
+            .store
+            .run(move |c| crate::intake::Notice::of(c, &id3))
+            .await
+    };
+    if let Ok(Some(n)) = notice {
+        let download = if outcome.get("result").is_some() {
+            format!(
+                "Download: GET /v1/requests/{id}/result with your request token (for {} days).",
+                engine.settings.execution.download_days
+            )
+        } else {
+            String::new()
+        };
+        let _ = n
+            .send(
+                engine,
+                "completed",
+                vec![("summary", summary), ("download", download)],
+                now,
+            )
+            .await;
+    }
+    StepEnd::Done(serde_json::json!({"completed": true}))
+}
+
+/// A few plain lines for the completion notice: what was done, what was kept and why (A10).
+fn summary_text(outcome: &serde_json::Value) -> String {
+    let mut lines = Vec::new();
+    if let Some(applied) = outcome["applied"].as_object() {
+        for (store, r) in applied {
+            if let Some(n) = r["exported"].as_u64() {
+                lines.push(format!("- {store}: {n} record(s) copied"));
+            }
+            for ch in r["changes"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "- {store}: {} {} record(s) in {}",
+                    ch[1].as_str().unwrap_or(""),
+                    ch[2],
+                    ch[0].as_str().unwrap_or("")
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        lines.push(
+            "- No record about you was found in our systems, or none needed changing.".into(),
+        );
+    }
+    for k in outcome["kept"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "- Kept: {} / {} — {} (until {})",
+            k["purpose"].as_str().unwrap_or(""),
+            k["category"].as_str().unwrap_or(""),
+            k["action"]["reference"].as_str().unwrap_or(""),
+            k["action"]["until"]
+                .as_str()
+                .unwrap_or("the end of its retention period"),
+        ));
+    }
+    for k in outcome["not_applicable"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "- Not covered: {} / {} — {}",
+            k["purpose"].as_str().unwrap_or(""),
+            k["category"].as_str().unwrap_or(""),
+            k["action"]["reason"].as_str().unwrap_or(""),
+        ));
+    }
+    lines.join("\n")
+}
+
+type Zip = zip::ZipWriter<std::io::BufWriter<std::fs::File>>;
+
+fn zip_err(e: zip::result::ZipError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+fn entry(z: &mut Zip, name: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+    z.start_file(name, zip::write::SimpleFileOptions::default())
+        .map_err(zip_err)?;
+    z.write_all(&bytes)
+}
+
+/// Writes a ZIP through a temporary file renamed into place, so a crash never leaves half a
+/// result behind.
+fn write_zip(
+    path: &Path,
+    fill: impl FnOnce(&mut Zip) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let tmp = path.with_extension("zip.part");
+    let mut z = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(&tmp)?));
+    fill(&mut z)?;
+    let mut inner = z.finish().map_err(zip_err)?;
+    inner.flush()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Streams each store's exported rows into `data/<store>.json`, one row at a time.
+fn copy_rows(
+    z: &mut Zip,
+    dir: &Path,
+    keep: &dyn Fn(&serde_json::Value) -> bool,
+) -> std::io::Result<u64> {
+    let mut total = 0;
+    let rows = dir.join("rows");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&rows)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for f in files {
+        let store = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        z.start_file(
+            format!("data/{store}.json"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .map_err(zip_err)?;
+        z.write_all(b"[\n")?;
+        let mut first = true;
+        for line in std::io::BufReader::new(std::fs::File::open(&f)?).lines() {
+            let line = line?;
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if !keep(&v) {
+                continue;
+            }
+            if !first {
+                z.write_all(b",\n")?;
+            }
+            first = false;
+            z.write_all(line.as_bytes())?;
+            total += 1;
+        }
+        z.write_all(b"\n]\n")?;
+    }
+    Ok(total)
+}
+
+/// B1–B4: the access report and the copy of the data.
+fn access_zip(
+    engine: &Engine,
+    id: &str,
+    dir: &Path,
+    facts: &SubjectFacts,
+    searched: &BTreeMap<String, serde_json::Value>,
+) -> std::io::Result<Option<PathBuf>> {
+    let policy = &engine.policy;
+    let c = &policy.controller;
+    let purposes: Vec<serde_json::Value> = policy
+        .purposes
+        .iter()
+        .filter(|p| facts.purposes.contains_key(&p.id))
+        .map(|p| {
+            serde_json::json!({
+                "id": p.id,
+                "a_purpose": {"name": p.name, "description": p.description, "legal_bases": p.bases.iter().map(|b| serde_json::json!({"basis": b.basis.label(), "article": b.basis.article(), "case": b.case})).collect::<Vec<_>>()},
+                "b_categories": p.categories.iter().map(|cat| serde_json::json!({"id": cat.id, "name": cat.name, "fields": cat.fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                "c_recipients": policy.recipients_of(p).map(|r| serde_json::json!({"name": r.name, "role": r.role, "country": r.country, "description": r.description})).collect::<Vec<_>>(),
+                "d_retention": p.categories.iter().map(|cat| serde_json::json!({"category": cat.id, "period": cat.retention.describe()})).collect::<Vec<_>>(),
+                "e_rights": rightful_core::rights::rights_matrix(p).into_iter().map(|(r, a)| serde_json::json!({"right": r.article(), "applies": a})).collect::<Vec<_>>(),
+                "f_complaint": {"authority": c.authority.name, "address": c.authority.address.to_string(), "complaint_url": c.authority.complaint_url},
+                "g_source": p.sources.iter().map(|s| serde_json::json!({"kind": s.kind, "description": s.description})).collect::<Vec<_>>(),
+                "h_automated_decisions": p.automated_decisions.clone().unwrap_or_else(|| "No decision based solely on automated processing, including profiling, is made (Art. 22).".into()),
+                "transfers": p.transfers.iter().map(|t| serde_json::json!({"recipient": t.recipient, "country": t.country, "safeguard": t.safeguard, "documentation": t.documentation})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let found = !purposes.is_empty();
+    let report = serde_json::json!({
+        "controller": {"name": c.party.name, "dpo": c.dpo.email},
+        "request_id": id,
+        "generated_at": Utc::now(),
+        "confirmation": if found { "We process personal data about you; it is described below and copied in data/." } else { "We hold no personal data about you in any of our systems (Art. 15(1): negative confirmation)." },
+        "data_found": found,
+        "stores_searched": searched.iter().map(|(s, r)| serde_json::json!({"store": s, "searched_at": r["searched_at"], "tables": r["hits"]})).collect::<Vec<_>>(),
+        "purposes": purposes,
+    });
+    let glossary = serde_json::json!({
+        "purposes": policy.purposes.iter().map(|p| (p.id.to_string(), p.name.clone())).collect::<BTreeMap<_, _>>(),
+        "categories": policy.purposes.iter().flat_map(|p| &p.categories).map(|c| (c.id.to_string(), c.name.clone())).collect::<BTreeMap<_, _>>(),
+        "fields": policy.purposes.iter().flat_map(|p| &p.categories).flat_map(|c| &c.fields).map(|f| (f.id.to_string(), f.name.clone())).collect::<BTreeMap<_, _>>(),
+        "files": {"report.json": "this report (Art. 15(1)-(2))", "report.html": "the same, readable", "data/<store>.json": "every record found in that system: table, purpose, and each value with its field", "glossary.json": "what the codes mean"},
+    });
+    let path = result_path(engine, id);
+    write_zip(&path, |z| {
+        entry(
+            z,
+            "report.json",
+            serde_json::to_vec_pretty(&report).unwrap_or_default(),
+        )?;
+        entry(z, "report.html", html(&report).into_bytes())?;
+        entry(
+            z,
+            "glossary.json",
+            serde_json::to_vec_pretty(&glossary).unwrap_or_default(),
+        )?;
+        copy_rows(z, dir, &|_| true).map(|_| ())
+    })?;
+    Ok(Some(path))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A readable summary of the access report.
+fn html(report: &serde_json::Value) -> String {
+    let t = |v: &serde_json::Value| esc(v.as_str().unwrap_or(""));
+    let mut out = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Your personal data</title><h1>Your personal data at {}</h1><p>{}</p>",
+        t(&report["controller"]["name"]),
+        t(&report["confirmation"])
+    );
+    for p in report["purposes"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "<h2>{}</h2><p>{}</p><ul>",
+            t(&p["a_purpose"]["name"]),
+            t(&p["a_purpose"]["description"])
+        ));
+        for r in p["c_recipients"].as_array().into_iter().flatten() {
+            out.push_str(&format!("<li>Recipient: {}</li>", t(&r["name"])));
+        }
+        for r in p["d_retention"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "<li>Kept: {} — {}</li>",
+                t(&r["category"]),
+                t(&r["period"])
+            ));
+        }
+        out.push_str(&format!("<li>{}</li></ul>", t(&p["h_automated_decisions"])));
+    }
+    out.push_str(&format!(
+        "<p>You may complain to the {} ({}).</p></html>",
+        t(&report["purposes"][0]["f_complaint"]["authority"]),
+        t(&report["purposes"][0]["f_complaint"]["complaint_url"])
+    ));
+    out
+}
+
+/// C6: per eligible purpose, the data the subject provided as JSON and CSV.
+fn portability_zip(
+    engine: &Engine,
+    id: &str,
+    dir: &Path,
+    plan: &Plan,
+) -> std::io::Result<Option<PathBuf>> {
+    let exported: BTreeMap<String, BTreeSet<String>> = plan
+        .items
+        .iter()
+        .filter(|i| matches!(i.action, Action::Export))
+        .fold(BTreeMap::new(), |mut m, i| {
+            m.entry(i.purpose.to_string())
+                .or_default()
+                .insert(i.category.to_string());
+            m
+        });
+    let not_eligible: Vec<serde_json::Value> = plan
+        .not_applicable()
+        .map(|i| serde_json::json!({"purpose": i.purpose, "category": i.category, "reason": i.action}))
+        .collect();
+    let path = result_path(engine, id);
+    let mut files = Vec::new();
+    write_zip(&path, |z| {
+        for (purpose, cats) in &exported {
+            // JSON: the rows of this purpose, only the categories provided by the subject.
+            let filter = |row: &serde_json::Value| -> Option<serde_json::Value> {
+                if row["purpose"].as_str() != Some(purpose) {
+                    return None;
+                }
+                let values: serde_json::Map<String, serde_json::Value> = row["values"]
+                    .as_array()?
+                    .iter()
+                    .filter(|v| v["category"].as_str().is_some_and(|c| cats.contains(c)))
+                    .filter_map(|v| Some((v["field"].as_str()?.to_owned(), v["value"].clone())))
+                    .collect();
+                (!values.is_empty())
+                    .then(|| serde_json::json!({"table": row["table"], "values": values}))
+            };
+            let fields: Vec<String> = engine
+                .policy
+                .purpose(purpose)
+                .into_iter()
+                .flat_map(|p| &p.categories)
+                .filter(|c| cats.contains(c.id.as_ref()))
+                .flat_map(|c| c.fields.iter().map(|f| f.id.to_string()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut rows_files: Vec<PathBuf> = std::fs::read_dir(dir.join("rows"))
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            rows_files.sort();
+            let each = |f: &mut dyn FnMut(serde_json::Value) -> std::io::Result<()>| -> std::io::Result<()> {
+                for rf in &rows_files {
+                    for line in std::io::BufReader::new(std::fs::File::open(rf)?).lines() {
+                        if let Some(v) = serde_json::from_str::<serde_json::Value>(&line?).ok().and_then(|r| filter(&r)) {
+                            f(v)?;
+                        }
+                    }
+                }
+                Ok(())
+            };
+            z.start_file(
+                format!("{purpose}.json"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .map_err(zip_err)?;
+            z.write_all(b"[\n")?;
+            let mut first = true;
+            each(&mut |v| {
+                if !first {
+                    z.write_all(b",\n")?;
+                }
+                first = false;
+                z.write_all(v.to_string().as_bytes())
+            })?;
+            z.write_all(b"\n]\n")?;
+            z.start_file(
+                format!("{purpose}.csv"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .map_err(zip_err)?;
+            let mut header = vec!["table".to_owned()];
+            header.extend(fields.iter().cloned());
+            let mut line = csv::Writer::from_writer(Vec::new());
+            line.write_record(&header).map_err(std::io::Error::other)?;
+            z.write_all(
+                &line
+                    .into_inner()
+                    .map_err(|e| std::io::Error::other(e.to_string()))?,
+            )?;
+            each(&mut |v| {
+                let mut rec = vec![v["table"].as_str().unwrap_or("").to_owned()];
+                rec.extend(fields.iter().map(|f| match &v["values"][f] {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }));
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(&rec).map_err(std::io::Error::other)?;
+                z.write_all(
+                    &w.into_inner()
+                        .map_err(|e| std::io::Error::other(e.to_string()))?,
+                )
+            })?;
+            files.push(format!("{purpose}.json"));
+            files.push(format!("{purpose}.csv"));
+        }
+        let manifest = serde_json::json!({
+            "request_id": id,
+            "generated_at": Utc::now(),
+            "format": "one JSON file (an array of records: table and values by field) and one CSV file (a header of field ids) per purpose",
+            "files": files,
+            "purposes": exported.keys().collect::<Vec<_>>(),
+        });
+        entry(
+            z,
+            "manifest.json",
+            serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+        )?;
+        entry(
+            z,
+            "not_eligible.json",
+            serde_json::to_vec_pretty(&not_eligible).unwrap_or_default(),
+        )
+    })?;
+    Ok(Some(path))
+}

@@ -1,0 +1,443 @@
+//! The steps of an execution: discovery, the plan, applying it per store, notifying processors.
+
+use super::{MAX_ROUNDS, StepEnd, notifies};
+use crate::Engine;
+use chrono::NaiveDateTime;
+use rightful_connectors::{ConnectorError, Identities};
+use rightful_core::Policy;
+use rightful_core::intake::RequestType;
+use rightful_core::policy::{FieldId, PurposeId};
+use rightful_core::rights::{Action, Plan, RequestKind, SubjectFacts};
+use rightful_store::models::job::{self, Execution, Job};
+use rightful_store::models::{directive, request};
+use rightful_store::{DbConn, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+/// What a step needs to know about its request.
+pub(crate) struct Context {
+    pub kind: RequestType,
+    pub details: serde_json::Value,
+    pub execution: Execution,
+}
+
+pub(crate) async fn context(engine: &Engine, id: &str) -> Result<Context, StepEnd> {
+    let id = id.to_owned();
+    let found = engine
+        .store
+        .run(move |c| {
+            let (Some(row), Some(subject), Some(ex)) = (
+                request::find(c, &id)?,
+                request::subject(c, &id)?,
+                job::get(c, &id)?,
+            ) else {
+                return Ok(None);
+            };
+            Ok(Some((row.kind, subject.details, ex)))
+        })
+        .await
+        .map_err(|e| StepEnd::Retry(format!("engine store: {e}")))?;
+    let (kind, details, execution) =
+        found.ok_or_else(|| StepEnd::Fail("the request or its execution is gone".into()))?;
+    Ok(Context {
+        kind: RequestType::parse(&kind).unwrap_or(RequestType::Unclassified),
+        details: serde_json::from_str(&details).unwrap_or_default(),
+        execution,
+    })
+}
+
+/// A connector failure: an unreachable store or a failed statement may pass; a map that does not
+/// fit needs a person.
+fn connector_end(e: &ConnectorError) -> StepEnd {
+    match e {
+        ConnectorError::Unreachable { .. } | ConnectorError::Query { .. } => {
+            StepEnd::Retry(e.to_string())
+        }
+        ConnectorError::Schema { .. } | ConnectorError::Invalid { .. } => {
+            StepEnd::Fail(e.to_string())
+        }
+    }
+}
+
+/// Runs blocking connector work on a blocking thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ConnectorError> + Send + 'static,
+) -> Result<T, StepEnd> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(connector_end(&e)),
+        Err(_) => Err(StepEnd::Retry("the store task stopped".into())),
+    }
+}
+
+fn identities(ex: &Execution) -> Identities {
+    serde_json::from_str(&ex.identities).unwrap_or_default()
+}
+
+/// `discover`: finds the subject in one store with every identity known so far.
+pub(crate) async fn discover(engine: &Engine, j: &Job) -> StepEnd {
+    let ctx = match context(engine, &j.request_id).await {
+        Ok(c) => c,
+        Err(end) => return end,
+    };
+    let ids = identities(&ctx.execution);
+    let (engine2, store) = (engine.clone(), j.store.clone());
+    let found = match blocking(move || engine2.connector(&store)?.discover(&ids)).await {
+        Ok(f) => f,
+        Err(end) => return end,
+    };
+    let mut facts = SubjectFacts::default();
+    found.add_facts(&mut facts);
+    StepEnd::Done(serde_json::json!({
+        "searched_at": chrono::Utc::now(),
+        "identities": found.identities,
+        "hits": found.hits.iter().map(|h| serde_json::json!({"table": h.table, "purpose": h.purpose, "rows": h.rows})).collect::<Vec<_>>(),
+        "facts": facts,
+    }))
+}
+
+/// A request kind and the purposes it is limited to (all when `None`).
+type Scoped = (RequestKind, Option<BTreeSet<PurposeId>>);
+
+/// The core's request kind for a request, and its scope; `None` when nothing is carried out in
+/// the stores (a directive recorded, an unclassified request, a death without directives to
+/// erase).
+fn kind_and_scope(
+    c: &mut DbConn,
+    kind: RequestType,
+    details: &serde_json::Value,
+) -> Result<Option<Scoped>, StoreError> {
+    let mut scope: Option<BTreeSet<PurposeId>> = details
+        .get("purposes")
+        .and_then(|p| serde_json::from_value::<BTreeSet<PurposeId>>(p.clone()).ok())
+        .filter(|s| !s.is_empty());
+    let k = match kind {
+        RequestType::Access => RequestKind::Access,
+        RequestType::Portability => RequestKind::Portability,
+        RequestType::Erasure => RequestKind::Erasure,
+        RequestType::Restriction => RequestKind::Restriction,
+        RequestType::Objection => RequestKind::Objection,
+        RequestType::WithdrawConsent => RequestKind::WithdrawConsent,
+        RequestType::Rectification => RequestKind::Rectification {
+            fields: details
+                .get("new_values")
+                .and_then(|v| v.as_object())
+                .map(|m| m.keys().filter_map(|k| FieldId::parse(k).ok()).collect())
+                .unwrap_or_default(),
+        },
+        RequestType::PostMortem => {
+            // D6 (ii): on a notice of death, the deceased's directives to erase are carried out
+            // (what the law keeps stays, as for any erasure).
+            let email = details
+                .pointer("/deceased/email")
+                .and_then(|e| e.as_str())
+                .and_then(|e| rightful_core::intake::SubjectEmail::parse(e).ok());
+            let in_force = match email {
+                Some(e)
+                    if details.get("action").and_then(|a| a.as_str())
+                        == Some("notice_of_death") =>
+                {
+                    directive::in_force(c, e.as_ref())?
+                }
+                _ => None,
+            };
+            let list: Vec<serde_json::Value> = in_force
+                .and_then(|v| serde_json::from_str(&v.directives).ok())
+                .unwrap_or_default();
+            let erase: Vec<&str> = list
+                .iter()
+                .filter(|d| d.get("instruction").and_then(|i| i.as_str()) == Some("erase"))
+                .filter_map(|d| d.get("scope").and_then(|s| s.as_str()))
+                .collect();
+            if erase.is_empty() {
+                return Ok(None);
+            }
+            scope = if erase.contains(&"all") {
+                None
+            } else {
+                Some(
+                    erase
+                        .iter()
+                        .filter_map(|s| PurposeId::parse(s).ok())
+                        .collect(),
+                )
+            };
+            RequestKind::Erasure
+        }
+        RequestType::Unclassified => return Ok(None),
+    };
+    Ok(Some((k, scope)))
+}
+
+fn merge_facts(into: &mut SubjectFacts, more: SubjectFacts) {
+    for (p, f) in more.purposes {
+        let slot = into.purposes.entry(p).or_default();
+        for (e, d) in f.events {
+            let cur = slot.events.entry(e).or_insert(d);
+            if d > *cur {
+                *cur = d;
+            }
+        }
+        slot.contract_running |= f.contract_running;
+    }
+}
+
+/// Decides the next jobs of a request once one has finished, inside the transaction holding the
+/// execution row's lock.
+pub(crate) fn advance(
+    c: &mut DbConn,
+    policy: &Policy,
+    stores: &[String],
+    ex: &Execution,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let id = ex.request_id.as_str();
+    let jobs = job::for_request(c, id)?;
+    if jobs.iter().any(|j| j.status == "failed") {
+        return Ok(());
+    }
+    let open = |step: &str| jobs.iter().any(|j| j.step == step && j.status != "done");
+    let exists = |step: &str| jobs.iter().any(|j| j.step == step);
+    let result = |j: &Job| -> serde_json::Value {
+        j.result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_default()
+    };
+    let this_round: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| j.step == "discover" && j.round == ex.round)
+        .collect();
+    if this_round.iter().any(|j| j.status != "done") {
+        return Ok(());
+    }
+    if ex.plan.is_none() {
+        // Identities found in one store are searched for in every store (enrichment).
+        let mut merged: Identities = serde_json::from_str(&ex.identities).unwrap_or_default();
+        let before = merged.clone();
+        let mut facts = SubjectFacts::default();
+        let mut with_hits = Vec::new();
+        for j in &this_round {
+            let r = result(j);
+            if let Ok(ids) = serde_json::from_value::<Identities>(r["identities"].clone()) {
+                for (k, v) in ids {
+                    merged.entry(k).or_default().extend(v);
+                }
+            }
+            if let Ok(f) = serde_json::from_value::<SubjectFacts>(r["facts"].clone()) {
+                merge_facts(&mut facts, f);
+            }
+            if r["hits"].as_array().is_some_and(|h| !h.is_empty()) {
+                with_hits.push(j.store.clone());
+            }
+        }
+        if merged != before && ex.round < MAX_ROUNDS {
+            let round = ex.round + 1;
+            job::set_round(
+                c,
+                id,
+                round,
+                &serde_json::to_string(&merged).unwrap_or_default(),
+                at,
+            )?;
+            let next: Vec<Job> = stores
+                .iter()
+                .map(|s| Job::new(id, "discover", s, round, at))
+                .collect();
+            job::enqueue(c, &next)?;
+            return Ok(());
+        }
+        let Some(row) = request::find(c, id)? else {
+            return Ok(());
+        };
+        let details: serde_json::Value = request::subject(c, id)?
+            .and_then(|s| serde_json::from_str(&s.details).ok())
+            .unwrap_or_default();
+        let kind = RequestType::parse(&row.kind).unwrap_or(RequestType::Unclassified);
+        let plan = match kind_and_scope(c, kind, &details)? {
+            Some((k, scope)) => rightful_core::rights::plan(policy, &k, &facts, scope.as_ref()),
+            None => Plan {
+                items: Vec::new(),
+                suppression: Vec::new(),
+            },
+        };
+        let record = serde_json::json!({"plan": plan, "facts": facts});
+        job::set_plan(c, id, &record.to_string(), at)?;
+        let next: Vec<Job> = if plan.items.is_empty() {
+            vec![Job::new(id, "finalize", "-", 0, at)]
+        } else {
+            with_hits
+                .iter()
+                .map(|s| Job::new(id, "apply", s, 0, at))
+                .collect()
+        };
+        job::enqueue(c, &next)?;
+        return Ok(());
+    }
+    if !exists("apply") && !exists("finalize") {
+        job::enqueue(c, &[Job::new(id, "finalize", "-", 0, at)])?;
+        return Ok(());
+    }
+    if open("apply") {
+        return Ok(());
+    }
+    let kind = request::find(c, id)?
+        .and_then(|r| RequestType::parse(&r.kind))
+        .unwrap_or(RequestType::Unclassified);
+    if exists("apply") && notifies(kind) && !exists("notify") {
+        job::enqueue(c, &[Job::new(id, "notify", "-", 0, at)])?;
+        return Ok(());
+    }
+    if open("notify") {
+        return Ok(());
+    }
+    if !exists("finalize") {
+        job::enqueue(c, &[Job::new(id, "finalize", "-", 0, at)])?;
+    }
+    Ok(())
+}
+
+/// The plan recorded for the execution.
+pub(crate) fn plan_of(ex: &Execution) -> Plan {
+    ex.plan
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .and_then(|v| serde_json::from_value(v["plan"].clone()).ok())
+        .unwrap_or(Plan {
+            items: Vec::new(),
+            suppression: Vec::new(),
+        })
+}
+
+/// The directory of a request's working files and result.
+pub(crate) fn work_dir(engine: &Engine, id: &str) -> std::path::PathBuf {
+    engine.settings.storage.data_dir.join("results").join(id)
+}
+
+/// `apply`: carries out the plan in one store — exports for access and portability (streamed to
+/// a file, bounded memory), erasure, rectification, restriction. Each store operation is one
+/// transaction and changes nothing more when run again.
+pub(crate) async fn apply(engine: &Engine, j: &Job) -> StepEnd {
+    let ctx = match context(engine, &j.request_id).await {
+        Ok(c) => c,
+        Err(end) => return end,
+    };
+    let ids = identities(&ctx.execution);
+    let plan = plan_of(&ctx.execution);
+    let (engine2, store) = (engine.clone(), j.store.clone());
+    let dir = work_dir(engine, &j.request_id);
+    let kind = ctx.kind;
+    let new_values: BTreeMap<FieldId, String> = ctx
+        .details
+        .get("new_values")
+        .and_then(|v| v.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((FieldId::parse(k).ok()?, v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let outcome = blocking(move || {
+        let connector = engine2.connector(&store)?;
+        let found = connector.discover(&ids)?;
+        let mut out = serde_json::json!({"store": store});
+        match kind {
+            RequestType::Access | RequestType::Portability => {
+                let io = |e: std::io::Error| ConnectorError::Invalid { store: store.clone(), message: format!("cannot write the export: {e}") };
+                std::fs::create_dir_all(dir.join("rows")).map_err(io)?;
+                let path = dir.join("rows").join(format!("{store}.jsonl"));
+                let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+                let n = connector.export(&found, &mut |row| {
+                    let line = serde_json::json!({
+                        "store": row.store, "table": row.table, "purpose": row.purpose,
+                        "values": row.values.iter().map(|(col, cat, field, v)| serde_json::json!({"column": col, "category": cat, "field": field, "value": v})).collect::<Vec<_>>(),
+                    });
+                    writeln!(file, "{line}").map_err(io)
+                })?;
+                file.flush().map_err(io)?;
+                out["exported"] = n.into();
+            }
+            RequestType::Rectification => {
+                let a = connector.rectify(&found, &plan, &new_values)?;
+                out["changes"] = serde_json::json!(a.changes);
+            }
+            _ => {
+                let erased = if plan.items.iter().any(|i| matches!(i.action, Action::Erase { .. } | Action::Anonymise { .. })) {
+                    connector.erase(&found, &plan)?
+                } else {
+                    Default::default()
+                };
+                let restricted = connector.restrict(&found, &plan)?;
+                let mut changes = erased.changes;
+                changes.extend(restricted.changes);
+                out["changes"] = serde_json::json!(changes);
+                out["unrecorded_restrictions"] = serde_json::json!(restricted.unrecorded_restrictions);
+            }
+        }
+        Ok(out)
+    })
+    .await;
+    match outcome {
+        Ok(v) => StepEnd::Done(v),
+        Err(end) => end,
+    }
+}
+
+/// `notify`: tells every processor of the purposes concerned (Art. 19, C8); each outcome is
+/// recorded with the request.
+pub(crate) async fn notify(engine: &Engine, j: &Job) -> StepEnd {
+    let ctx = match context(engine, &j.request_id).await {
+        Ok(c) => c,
+        Err(end) => return end,
+    };
+    let plan = plan_of(&ctx.execution);
+    let event = match ctx.kind {
+        RequestType::Rectification => crate::processors::Event::Rectification,
+        RequestType::Restriction => crate::processors::Event::Restriction,
+        _ => crate::processors::Event::Erasure,
+    };
+    let purposes: BTreeSet<PurposeId> = plan
+        .items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.action,
+                Action::Erase { .. }
+                    | Action::Anonymise { .. }
+                    | Action::Rectify { .. }
+                    | Action::Restrict { .. }
+            )
+        })
+        .map(|i| i.purpose.clone())
+        .collect();
+    let rectified: BTreeMap<String, String> = ctx
+        .details
+        .get("new_values")
+        .and_then(|v| v.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let notice = crate::processors::Notice {
+        request_id: j.request_id.clone(),
+        event,
+        purposes,
+        subject: identities(&ctx.execution),
+        rectified,
+    };
+    match crate::processors::notify(
+        engine,
+        &engine.processors,
+        &notice,
+        chrono::Utc::now().date_naive(),
+    )
+    .await
+    {
+        Ok(rows) => StepEnd::Done(serde_json::json!({
+            "notifications": rows.iter().map(|r| serde_json::json!({"recipient": r.recipient, "channel": r.channel, "status": r.status})).collect::<Vec<_>>(),
+        })),
+        Err(e) => StepEnd::Retry(e.to_string()),
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE execution_jobs;
+DROP TABLE executions;

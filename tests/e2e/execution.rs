@@ -1,0 +1,717 @@
+//! Rights carried out on the demo site over the three real stores (shop on PostgreSQL, CMS on
+//! MariaDB, logs on SQLite), through the HTTP API: approval starts durable jobs, workers carry
+//! them out, the subject downloads the result.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use crate::call;
+use crate::documents::verified;
+use crate::requests::dpo_bearer;
+use actix_web::test as atest;
+use rightful_tests::{DemoSite, TestApp};
+use std::io::Read;
+
+/// The demo site and an engine (state on PostgreSQL) whose stores point at it.
+fn demo_app(
+    adjust: impl FnOnce(&mut rightful_engine::settings::Settings),
+) -> Option<(TestApp, DemoSite)> {
+    let site = DemoSite::new(100)?;
+    let urls = site.urls.clone();
+    let app = TestApp::with(true, move |s| {
+        s.stores.urls = urls;
+        adjust(s);
+    })
+    .unwrap();
+    Some((app, site))
+}
+
+fn approve(id: &str, bearer: &str) -> atest::TestRequest {
+    atest::TestRequest::post()
+        .uri(&format!("/v1/requests/{id}/decision"))
+        .insert_header(("Authorization", bearer.to_owned()))
+        .set_json(serde_json::json!({"decision": "approve"}))
+}
+
+async fn result_zip<S>(svc: &S, id: &str, token: &str) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    let res = atest::call_service(
+        svc,
+        atest::TestRequest::get()
+            .uri(&format!("/v1/requests/{id}/result"))
+            .insert_header(("Authorization", format!("Request {token}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "application/zip"
+    );
+    let bytes = atest::read_body(res).await.to_vec();
+    zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap()
+}
+
+fn file(z: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> String {
+    let mut s = String::new();
+    z.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+    s
+}
+
+fn names(z: &zip::ZipArchive<std::io::Cursor<Vec<u8>>>) -> Vec<String> {
+    let mut n: Vec<String> = z.file_names().map(|f| f.unwrap().into_owned()).collect();
+    n.sort();
+    n
+}
+
+async fn status_of(app: &TestApp, id: &str) -> String {
+    let id = id.to_owned();
+    app.engine
+        .store
+        .run(move |c| rightful_store::models::request::find(c, &id))
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+/// Subject 60 of the demo site: a customer (orders, invoices), on both newsletters, a blog
+/// commenter.
+const CUSTOMER: &str = "user60@example.test";
+/// Subject 16: on the technical newsletter only.
+const NEWSLETTER_ONLY: &str = "user16@example.test";
+
+#[actix_web::test]
+async fn b1_b4_access_reports_every_purpose_with_a_to_h_and_copies_every_record() {
+    let Some((app, _site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, token) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "access", "email": CUSTOMER}),
+    )
+    .await;
+    // Not ready before it is carried out.
+    let (status, e) = call(
+        &svc,
+        atest::TestRequest::get()
+            .uri(&format!("/v1/requests/{id}/result"))
+            .insert_header(("Authorization", format!("Request {token}"))),
+    )
+    .await;
+    assert_eq!((status, e["error"].as_str()), (409, Some("not_ready")));
+    assert_eq!(call(&svc, approve(&id, &bearer)).await.0, 200);
+    let ran = rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    assert!(ran >= 5, "discover ×3, apply, finalize: {ran}");
+    assert_eq!(status_of(&app, &id).await, "completed");
+    let mut z = result_zip(&svc, &id, &token).await;
+    // The file list (snapshot): the report, readable and structured, the glossary, one data file
+    // per store that holds the subject.
+    assert_eq!(
+        names(&z),
+        [
+            "data/cms.json",
+            "data/shop.json",
+            "glossary.json",
+            "report.html",
+            "report.json"
+        ]
+    );
+    let report: serde_json::Value = serde_json::from_str(&file(&mut z, "report.json")).unwrap();
+    assert_eq!(report["data_found"], true);
+    let mut purposes: Vec<&str> = report["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    purposes.sort_unstable();
+    assert_eq!(
+        purposes,
+        [
+            "blog_comments",
+            "commercial_newsletter",
+            "orders",
+            "technical_newsletter"
+        ]
+    );
+    // B2: every purpose has items (a)-(h) and the transfers; recipients are named.
+    for p in report["purposes"].as_array().unwrap() {
+        for key in [
+            "a_purpose",
+            "b_categories",
+            "c_recipients",
+            "d_retention",
+            "e_rights",
+            "f_complaint",
+            "g_source",
+            "h_automated_decisions",
+            "transfers",
+        ] {
+            assert!(!p[key].is_null(), "{} lacks {key}", p["id"]);
+        }
+    }
+    let orders = report["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "orders")
+        .unwrap();
+    assert!(
+        orders["c_recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "PayPal"),
+        "{orders}"
+    );
+    // B3: a faithful copy: every order row of the subject is in the shop file.
+    let shop: Vec<serde_json::Value> =
+        serde_json::from_str(&file(&mut z, "data/shop.json")).unwrap();
+    assert!(shop.iter().any(|r| r["table"] == "orders"), "orders copied");
+    assert!(
+        shop.iter().any(|r| r["table"] == "invoices"),
+        "invoices copied"
+    );
+    let cms: Vec<serde_json::Value> = serde_json::from_str(&file(&mut z, "data/cms.json")).unwrap();
+    assert!(cms.iter().any(|r| {
+        r["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["value"] == CUSTOMER)
+    }));
+    let glossary: serde_json::Value = serde_json::from_str(&file(&mut z, "glossary.json")).unwrap();
+    assert!(glossary["fields"].as_object().unwrap().len() > 10);
+    assert!(file(&mut z, "report.html").contains("<h2>"));
+    // The subject is told, and the audit trail holds each step once.
+    assert!(
+        app.outbox()
+            .iter()
+            .any(|m| m.contains(&id) && m.contains("has carried out your access request"))
+    );
+    let done = app
+        .trail()
+        .iter()
+        .filter(|e| {
+            e.content.target == id
+                && e.content.action.starts_with("execution.")
+                && e.content.action.ends_with("_done")
+        })
+        .count();
+    assert_eq!(done, ran);
+}
+
+#[actix_web::test]
+async fn b1_someone_who_appears_nowhere_gets_an_explicit_negative_confirmation() {
+    let Some((app, _site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, token) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "access", "email": "nobody@example.test"}),
+    )
+    .await;
+    call(&svc, approve(&id, &bearer)).await;
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    let mut z = result_zip(&svc, &id, &token).await;
+    assert_eq!(names(&z), ["glossary.json", "report.html", "report.json"]);
+    let report: serde_json::Value = serde_json::from_str(&file(&mut z, "report.json")).unwrap();
+    assert_eq!(report["data_found"], false);
+    assert!(
+        report["confirmation"]
+            .as_str()
+            .unwrap()
+            .contains("no personal data")
+    );
+    assert_eq!(
+        report["stores_searched"].as_array().unwrap().len(),
+        3,
+        "every store searched"
+    );
+}
+
+#[actix_web::test]
+async fn c3_erasure_keeps_only_the_invoices_and_issues_a_signed_certificate() {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, token) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "erasure", "email": CUSTOMER}),
+    )
+    .await;
+    call(&svc, approve(&id, &bearer)).await;
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    let journal = rightful_engine::execution::journal(&app.engine, &id)
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed", "{journal:#?}");
+    let mut z = result_zip(&svc, &id, &token).await;
+    assert_eq!(names(&z), ["certificate.json", "certificate.jws"]);
+    let cert: rightful_engine::execution::Certificate = app
+        .engine
+        .signer
+        .verify(file(&mut z, "certificate.jws").trim())
+        .unwrap();
+    assert_eq!(
+        (cert.sub.as_str(), cert.typ.as_str()),
+        (id.as_str(), "rightful.erasure_certificate")
+    );
+    assert_eq!(cert.stores.len(), 3, "every store searched again");
+    // C3: the invoices are kept under the accounting obligation, with a date; the reply says so.
+    assert!(
+        cert.kept.iter().any(|k| k["category"] == "invoices"
+            && k["action"]["ground"] == "legal_obligation"
+            && k["action"]["until"].is_string()),
+        "{:?}",
+        cert.kept
+    );
+    let notice = app
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&id) && m.contains("carried out"))
+        .unwrap();
+    assert!(notice.contains("Kept: orders / invoices"), "{notice}");
+    // In the stores: nothing is found by the address any more; the invoices stay, reachable
+    // only through the anonymised customer record.
+    let connectors: Vec<rightful_connectors::Connector> = site
+        .urls
+        .iter()
+        .map(|(name, url)| {
+            let store = app
+                .engine
+                .stores
+                .iter()
+                .find(|s| &s.map.name == name)
+                .unwrap();
+            rightful_connectors::Connector::open(store.map.clone(), url, b"k".to_vec()).unwrap()
+        })
+        .collect();
+    let by = |kind: &str, value: &str| {
+        let mut ids = rightful_connectors::Identities::new();
+        ids.insert(kind.into(), [value.to_owned()].into());
+        connectors
+            .iter()
+            .flat_map(|c| c.discover(&ids).unwrap().hits)
+            .map(|h| h.table)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        by("email", CUSTOMER).is_empty(),
+        "{:?}",
+        by("email", CUSTOMER)
+    );
+    let kept = by("customer_id", "60");
+    assert!(kept.contains(&"invoices".to_owned()), "{kept:?}");
+    assert!(
+        !kept.contains(&"order_lines".to_owned()),
+        "products ordered are erased: {kept:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_person_known_only_by_a_newsletter_address_is_erased_everywhere() {
+    let Some((app, _site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, token) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "erasure", "email": NEWSLETTER_ONLY}),
+    )
+    .await;
+    call(&svc, approve(&id, &bearer)).await;
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed");
+    let mut z = result_zip(&svc, &id, &token).await;
+    let cert: rightful_engine::execution::Certificate = app
+        .engine
+        .signer
+        .verify(file(&mut z, "certificate.jws").trim())
+        .unwrap();
+    assert!(cert.kept.is_empty(), "{:?}", cert.kept);
+    assert!(
+        cert.stores
+            .iter()
+            .all(|s| s["still_found"].as_array().unwrap().is_empty()),
+        "{:?}",
+        cert.stores
+    );
+}
+
+#[actix_web::test]
+async fn c6_portability_gives_json_and_csv_per_eligible_purpose_and_says_what_is_not_eligible() {
+    let Some((app, _site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, token) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "portability", "email": CUSTOMER}),
+    )
+    .await;
+    call(&svc, approve(&id, &bearer)).await;
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    let mut z = result_zip(&svc, &id, &token).await;
+    let manifest: serde_json::Value = serde_json::from_str(&file(&mut z, "manifest.json")).unwrap();
+    let files: Vec<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        files.contains(&"orders.json".to_owned()) && files.contains(&"orders.csv".to_owned()),
+        "{files:?}"
+    );
+    for f in &files {
+        let text = file(&mut z, f);
+        if f.ends_with(".json") {
+            let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+            assert!(!rows.is_empty(), "{f}");
+        } else {
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let width = r.headers().unwrap().len();
+            let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+            assert!(
+                !records.is_empty() && records.iter().all(|rec| rec.len() == width),
+                "{f}"
+            );
+        }
+    }
+    let not_eligible: Vec<serde_json::Value> =
+        serde_json::from_str(&file(&mut z, "not_eligible.json")).unwrap();
+    assert!(
+        not_eligible
+            .iter()
+            .all(|n| n["reason"]["reason"].is_string())
+    );
+}
+
+/// Runs one worker turn.
+async fn turn(app: &TestApp, worker: &str) -> rightful_engine::execution::Turn {
+    rightful_engine::execution::run_once(&app.engine, worker)
+        .await
+        .unwrap()
+}
+
+fn done_entries(app: &TestApp, id: &str) -> Vec<String> {
+    app.trail()
+        .into_iter()
+        .filter(|e| {
+            e.content.target == id
+                && e.content.action.starts_with("execution.")
+                && e.content.action.ends_with("_done")
+        })
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.content.action,
+                e.content.details["store"].as_str().unwrap_or(""),
+                e.content.details["round"]
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_worker_killed_in_the_middle_of_an_erasure_is_taken_over_and_no_step_is_done_twice() {
+    let Some((app, site)) = demo_app(|s| s.execution.lease_secs = 1) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, _) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "erasure", "email": CUSTOMER}),
+    )
+    .await;
+    call(&svc, approve(&id, &bearer)).await;
+    // Discovery runs; stop as soon as the erasure steps are queued.
+    let jobs = |app: &TestApp| {
+        let id = id.clone();
+        app.engine
+            .store
+            .with_conn(move |c| rightful_store::models::job::for_request(c, &id))
+            .unwrap()
+    };
+    while !jobs(&app).iter().any(|j| j.step == "apply") {
+        assert!(matches!(
+            turn(&app, "live").await,
+            rightful_engine::execution::Turn::Ran(..)
+        ));
+    }
+    // A worker claims the shop's erasure, commits it in the store, and dies before journalling.
+    let now = chrono::Utc::now().naive_utc();
+    let claimed = app
+        .engine
+        .store
+        .with_conn(move |c| {
+            rightful_store::models::job::claim(c, "doomed", now, now + chrono::Duration::seconds(1))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.step, "apply");
+    let ex = {
+        let id = id.clone();
+        app.engine
+            .store
+            .with_conn(move |c| rightful_store::models::job::get(c, &id))
+            .unwrap()
+            .unwrap()
+    };
+    let plan: rightful_core::rights::Plan = serde_json::from_value(
+        serde_json::from_str::<serde_json::Value>(ex.plan.as_deref().unwrap()).unwrap()["plan"]
+            .clone(),
+    )
+    .unwrap();
+    let ids: rightful_connectors::Identities = serde_json::from_str(&ex.identities).unwrap();
+    let store = app
+        .engine
+        .stores
+        .iter()
+        .find(|s| s.map.name == claimed.store)
+        .unwrap();
+    let c = rightful_connectors::Connector::open(
+        store.map.clone(),
+        &site.urls[&claimed.store],
+        rightful_engine::stores::hash_key(&app.engine.settings).unwrap(),
+    )
+    .unwrap();
+    let applied = c.erase(&c.discover(&ids).unwrap(), &plan).unwrap();
+    assert!(!applied.changes.is_empty());
+    // Its lease runs out; the live worker takes the step over and the request completes.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    rightful_engine::execution::drain(&app.engine, "live")
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed");
+    let journal = jobs(&app);
+    let taken = journal.iter().find(|j| j.id == claimed.id).unwrap();
+    assert_eq!(
+        (
+            taken.status.as_str(),
+            taken.attempts,
+            taken.worker.as_deref()
+        ),
+        ("done", 2, Some("live"))
+    );
+    // Each step is journalled done exactly once, and nothing that should be gone remains (the
+    // finalize step searched every store again).
+    let done = done_entries(&app, &id);
+    let unique: std::collections::BTreeSet<&String> = done.iter().collect();
+    assert_eq!(done.len(), unique.len(), "{done:?}");
+    assert_eq!(done.len(), journal.len());
+}
+
+/// A TCP relay to PostgreSQL that can be stopped and started again on the same port: the store
+/// "goes down" and "comes back".
+struct Relay {
+    port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    fn new() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self { port, task: None }
+    }
+
+    async fn start(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.task = Some(tokio::spawn(async move {
+            let mut conns = Vec::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                conns.push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        }));
+    }
+
+    fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_is_down_pauses_the_request_which_completes_when_it_comes_back() {
+    let Some(site) = DemoSite::new(100) else {
+        return;
+    };
+    let mut relay = Relay::new();
+    let mut urls = site.urls.clone();
+    let shop = urls["shop"].replace("127.0.0.1:5432", &format!("127.0.0.1:{}", relay.port));
+    assert_ne!(shop, urls["shop"], "the shop is on the local PostgreSQL");
+    urls.insert("shop".into(), shop);
+    let app = TestApp::with(true, move |s| {
+        s.stores.urls = urls;
+        s.execution.retry_secs = 0;
+    })
+    .unwrap();
+    let s = rightful_tests::submission("erasure", NEWSLETTER_ONLY);
+    let accepted = rightful_engine::intake::submit(&app.engine, s, "web", chrono::Utc::now())
+        .await
+        .unwrap();
+    let id = accepted.id.clone();
+    app.to_review(&id);
+    rightful_engine::intake::decide(
+        &app.engine,
+        &id,
+        rightful_engine::intake::Decision::Approve,
+        "dpo:test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    // The shop is down: its discovery cannot run, the request pauses, the others go on.
+    for _ in 0..4 {
+        rightful_engine::execution::run_once(&app.engine, "w")
+            .await
+            .unwrap();
+    }
+    assert_eq!(status_of(&app, &id).await, "paused");
+    let journal = rightful_engine::execution::journal(&app.engine, &id)
+        .await
+        .unwrap();
+    let shop = journal.iter().find(|j| j["store"] == "shop").unwrap();
+    assert!(
+        shop["last_error"].as_str().unwrap().contains("unreachable"),
+        "{shop}"
+    );
+    assert!(
+        !shop["last_error"].as_str().unwrap().contains("user16"),
+        "no personal data in errors"
+    );
+    // It comes back: the request resumes and completes.
+    relay.start().await;
+    rightful_engine::execution::drain(&app.engine, "w")
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed");
+    let steps: Vec<String> = app
+        .trail()
+        .into_iter()
+        .filter(|e| e.content.target == id && e.content.action.starts_with("request."))
+        .map(|e| e.content.action)
+        .collect();
+    assert!(
+        steps.contains(&"request.paused".to_owned())
+            && steps.contains(&"request.completed".to_owned()),
+        "{steps:?}"
+    );
+    relay.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_share_the_queue_and_run_each_step_once() {
+    let Some(site) = DemoSite::new(100) else {
+        return;
+    };
+    let urls = site.urls.clone();
+    let app = TestApp::with(true, move |s| {
+        s.stores.urls = urls;
+        s.storage.pool_size = 4;
+    })
+    .unwrap();
+    if !app
+        .engine
+        .settings
+        .storage
+        .database_url
+        .starts_with("postgres")
+    {
+        return;
+    }
+    // A second server: its own engine (own pools) on the same PostgreSQL database.
+    let other = rightful_engine::Engine::open((*app.engine.settings).clone()).unwrap();
+    let mut ids = Vec::new();
+    for n in [60, 16, 12, 20] {
+        let s = rightful_tests::submission(
+            if n % 2 == 0 { "erasure" } else { "access" },
+            &format!("user{n}@example.test"),
+        );
+        let a = rightful_engine::intake::submit(&app.engine, s, "web", chrono::Utc::now())
+            .await
+            .unwrap();
+        app.to_review(&a.id);
+        rightful_engine::intake::decide(
+            &app.engine,
+            &a.id,
+            rightful_engine::intake::Decision::Approve,
+            "dpo:test",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        ids.push(a.id);
+    }
+    let (a, b) = tokio::join!(
+        rightful_engine::execution::drain(&app.engine, "server-a"),
+        rightful_engine::execution::drain(&other, "server-b"),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a > 0 && b > 0, "both servers worked: {a} and {b}");
+    for id in &ids {
+        assert_eq!(status_of(&app, id).await, "completed");
+        let id2 = id.clone();
+        let journal = app
+            .engine
+            .store
+            .with_conn(move |c| rightful_store::models::job::for_request(c, &id2))
+            .unwrap();
+        assert!(
+            journal
+                .iter()
+                .all(|j| j.status == "done" && j.attempts == 1),
+            "{journal:?}"
+        );
+        let done = done_entries(&app, id);
+        assert_eq!(
+            done.len(),
+            journal.len(),
+            "each step journalled done once: {done:?}"
+        );
+    }
+}
