@@ -45,7 +45,7 @@ where
     (id, token)
 }
 
-fn upload(
+pub(crate) fn upload(
     id: &str,
     kind: &str,
     token: Option<&str>,
@@ -69,7 +69,7 @@ fn decide(id: &str, bearer: &str, body: serde_json::Value) -> atest::TestRequest
         .set_json(body)
 }
 
-fn check(id: &str, kind: &str, bearer: &str, outcome: &str) -> atest::TestRequest {
+pub(crate) fn check(id: &str, kind: &str, bearer: &str, outcome: &str) -> atest::TestRequest {
     atest::TestRequest::post()
         .uri(&format!("/v1/requests/{id}/documents/{kind}/check"))
         .insert_header(("Authorization", bearer.to_owned()))
@@ -77,7 +77,7 @@ fn check(id: &str, kind: &str, bearer: &str, outcome: &str) -> atest::TestReques
 }
 
 /// A document whose bytes are easy to find in a database file.
-fn document(marker: &str) -> Vec<u8> {
+pub(crate) fn document(marker: &str) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n".to_vec();
     for _ in 0..400 {
         pdf.extend_from_slice(marker.as_bytes());

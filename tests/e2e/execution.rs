@@ -278,6 +278,14 @@ async fn c3_erasure_keeps_only_the_invoices_and_issues_a_signed_certificate() {
         (id.as_str(), "rightful.erasure_certificate")
     );
     assert_eq!(cert.stores.len(), 3, "every store searched again");
+    // C4: the published comments were erased; search engines are to be asked to forget them.
+    assert!(
+        cert.processors
+            .iter()
+            .any(|p| p["event"] == "public_data_erasure" && p["status"] == "manual_pending"),
+        "{:?}",
+        cert.processors
+    );
     // C3: the invoices are kept under the accounting obligation, with a date; the reply says so.
     assert!(
         cert.kept.iter().any(|k| k["category"] == "invoices"
@@ -714,4 +722,339 @@ async fn two_servers_on_one_postgres_share_the_queue_and_run_each_step_once() {
             "each step journalled done once: {done:?}"
         );
     }
+}
+
+/// Carries out a request of `body` for its subject through the API: verify, approve, run.
+async fn carried_out<S>(
+    app: &TestApp,
+    svc: &S,
+    bearer: &str,
+    body: serde_json::Value,
+) -> (String, String)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    let (id, token) = verified(app, svc, body).await;
+    assert_eq!(call(svc, approve(&id, bearer)).await.0, 200);
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    let journal = rightful_engine::execution::journal(&app.engine, &id)
+        .await
+        .unwrap();
+    assert_eq!(status_of(app, &id).await, "completed", "{journal:#?}");
+    (id, token)
+}
+
+/// The subject's rows in every store, by table: `(table, column → value)`.
+fn rows(
+    app: &TestApp,
+    site: &DemoSite,
+    email: &str,
+) -> Vec<(
+    String,
+    std::collections::BTreeMap<String, serde_json::Value>,
+)> {
+    let mut ids = rightful_connectors::Identities::new();
+    ids.insert("email".into(), [email.to_owned()].into());
+    let mut out = Vec::new();
+    for (name, url) in &site.urls {
+        let store = app
+            .engine
+            .stores
+            .iter()
+            .find(|s| &s.map.name == name)
+            .unwrap();
+        let c =
+            rightful_connectors::Connector::open(store.map.clone(), url, b"k".to_vec()).unwrap();
+        let found = c.discover(&ids).unwrap();
+        c.export(&found, &mut |r| {
+            out.push((
+                r.table,
+                r.values
+                    .into_iter()
+                    .map(|(col, _, _, v)| (col, v))
+                    .collect(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+    }
+    out
+}
+
+#[actix_web::test]
+async fn c1_c8_a_rectification_reaches_every_store_holding_the_field_and_the_processors_are_told() {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, _) = carried_out(&app, &svc, &bearer, serde_json::json!({"type": "rectification", "email": CUSTOMER, "details": {"new_values": {"phone": "+33 4 76 00 00 01"}}})).await;
+    let phones: Vec<serde_json::Value> = rows(&app, &site, CUSTOMER)
+        .into_iter()
+        .filter_map(|(_, v)| v.get("phone").cloned())
+        .collect();
+    assert!(
+        !phones.is_empty() && phones.iter().all(|p| p == "+33 4 76 00 00 01"),
+        "{phones:?}"
+    );
+    // C8: every processor of the purposes concerned has an outbound record.
+    let id2 = id.clone();
+    let notes = app
+        .engine
+        .store
+        .with_conn(move |c| rightful_store::models::notification::for_request(c, &id2))
+        .unwrap();
+    assert!(
+        !notes.is_empty() && notes.iter().all(|n| n.event == "rectification"),
+        "{notes:?}"
+    );
+}
+
+#[actix_web::test]
+async fn c5_restriction_flags_the_rows_where_the_store_can_and_records_the_rest() {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, _) = carried_out(
+        &app,
+        &svc,
+        &bearer,
+        serde_json::json!({"type": "restriction", "email": CUSTOMER}),
+    )
+    .await;
+    let ex = {
+        let id = id.clone();
+        app.engine
+            .store
+            .with_conn(move |c| rightful_store::models::job::get(c, &id))
+            .unwrap()
+            .unwrap()
+    };
+    let outcome: serde_json::Value = serde_json::from_str(ex.outcome.as_deref().unwrap()).unwrap();
+    let restricted: Vec<String> = outcome["applied"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|a| a["changes"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c[1] == "restrict")
+        .map(|c| c[0].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        restricted.contains(&"customers".to_owned())
+            && restricted.contains(&"commercial_newsletter".to_owned()),
+        "{restricted:?}"
+    );
+    let unrecorded: Vec<&serde_json::Value> = outcome["applied"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|a| {
+            a["unrecorded_restrictions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .collect();
+    assert!(
+        !unrecorded.is_empty(),
+        "tables without a flag are listed for the DPO"
+    );
+    // Nothing was deleted.
+    assert!(
+        rows(&app, &site, CUSTOMER)
+            .iter()
+            .any(|(t, _)| t == "commercial_newsletter")
+    );
+}
+
+#[actix_web::test]
+async fn c7_c9_a_marketing_objection_and_a_withdrawal_stop_the_newsletters_and_leave_the_rest() {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    // C7: an objection to direct marketing needs no grounds and is absolute.
+    carried_out(&app, &svc, &bearer, serde_json::json!({"type": "objection", "email": CUSTOMER, "details": {"purposes": ["commercial_newsletter"]}})).await;
+    let tables: Vec<String> = rows(&app, &site, CUSTOMER)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert!(
+        !tables.contains(&"commercial_newsletter".to_owned()),
+        "{tables:?}"
+    );
+    assert!(
+        tables.contains(&"technical_newsletter".to_owned())
+            && tables.contains(&"customers".to_owned()),
+        "{tables:?}"
+    );
+    // C9: withdrawing consent is as easy: the technical newsletter (another subject) stops too.
+    let other = "user20@example.test";
+    carried_out(&app, &svc, &bearer, serde_json::json!({"type": "withdraw_consent", "email": other, "details": {"purposes": ["commercial_newsletter"]}})).await;
+    let tables: Vec<String> = rows(&app, &site, other)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert!(
+        !tables.contains(&"commercial_newsletter".to_owned()),
+        "{tables:?}"
+    );
+    assert!(
+        tables.contains(&"blog_comments".to_owned()),
+        "other purposes untouched: {tables:?}"
+    );
+}
+
+/// A notice of death for `deceased` by `requester` as `role`, verified, with its documents
+/// uploaded and accepted; returns the request id.
+async fn notice_of_death<S>(
+    app: &TestApp,
+    svc: &S,
+    bearer: &str,
+    deceased: &str,
+    requester: &str,
+    role: &str,
+) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    use crate::documents::{check, document, upload};
+    let body = serde_json::json!({"type": "post_mortem", "email": requester, "details": {"action": "notice_of_death", "requester_role": role, "deceased": {"last_name": "Example", "first_name": "Sam", "email": deceased, "date_of_death": "2026-10-01"}}});
+    let (id, token) = verified(app, svc, body).await;
+    for kind in ["death_certificate", "heir_status"] {
+        assert_eq!(
+            call(
+                svc,
+                upload(&id, kind, Some(&token), "application/pdf", document(kind))
+            )
+            .await
+            .0,
+            204
+        );
+        assert_eq!(call(svc, check(&id, kind, bearer, "accepted")).await.0, 200);
+    }
+    id
+}
+
+#[actix_web::test]
+async fn d1_d6_a_death_with_directives_is_carried_out_an_unnamed_executor_is_refused_and_rights_end()
+ {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    // The customer registered directives: erase everything; Dee carries them out.
+    let register = serde_json::json!({"type": "post_mortem", "email": CUSTOMER, "details": {"action": "register", "specific_consent": true, "directives": [{"scope": "all", "instruction": "erase"}], "executor": {"name": "Dee", "email": "dee@example.test"}}});
+    let (reg, _) = verified(&app, &svc, register).await;
+    assert_eq!(
+        call(&svc, approve(&reg, &bearer)).await.1["status"],
+        "completed"
+    );
+    // Someone else claiming to be the executor is refused (D6).
+    let impostor = notice_of_death(
+        &app,
+        &svc,
+        &bearer,
+        CUSTOMER,
+        "eve@example.test",
+        "executor",
+    )
+    .await;
+    let (status, e) = call(&svc, approve(&impostor, &bearer)).await;
+    assert_eq!(status, 400);
+    assert!(
+        e["message"].as_str().unwrap().contains("another person"),
+        "{e}"
+    );
+    // The named executor's notice is carried out: erased, except what the law keeps.
+    let id = notice_of_death(
+        &app,
+        &svc,
+        &bearer,
+        CUSTOMER,
+        "dee@example.test",
+        "executor",
+    )
+    .await;
+    assert_eq!(call(&svc, approve(&id, &bearer)).await.0, 200);
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    let journal = rightful_engine::execution::journal(&app.engine, &id)
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed", "{journal:#?}");
+    assert!(
+        rows(&app, &site, CUSTOMER).is_empty(),
+        "nothing found by the address any more"
+    );
+    let notice = app
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&id) && m.contains("carried out"))
+        .unwrap();
+    assert!(
+        notice.contains("directives were carried out")
+            && notice.contains("Kept: orders / invoices"),
+        "{notice}"
+    );
+    // D1: the subject's own rights have ended.
+    let (late, _) = verified(
+        &app,
+        &svc,
+        serde_json::json!({"type": "access", "email": CUSTOMER}),
+    )
+    .await;
+    let (status, e) = call(&svc, approve(&late, &bearer)).await;
+    assert_eq!(status, 400);
+    assert!(e["message"].as_str().unwrap().contains("has died"), "{e}");
+}
+
+#[actix_web::test]
+async fn d4_a_death_without_directives_is_recorded_and_the_heirs_limited_rights_are_stated() {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let id = notice_of_death(
+        &app,
+        &svc,
+        &bearer,
+        NEWSLETTER_ONLY,
+        "heir@example.test",
+        "heir",
+    )
+    .await;
+    assert_eq!(call(&svc, approve(&id, &bearer)).await.0, 200);
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed");
+    assert!(
+        !rows(&app, &site, NEWSLETTER_ONLY).is_empty(),
+        "nothing is erased without directives"
+    );
+    let notice = app
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&id) && m.contains("carried out"))
+        .unwrap();
+    assert!(notice.contains("LIL art. 85-II"), "{notice}");
 }

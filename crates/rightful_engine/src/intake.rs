@@ -559,6 +559,52 @@ struct Planned {
     directives: bool,
 }
 
+/// Why a request may not be approved for who it is about or who asks (LIL art. 84-85): the
+/// subject has died (D1: only post-mortem requests remain), or an executor the directives do not
+/// name (D6).
+fn standing(
+    c: &mut rightful_store::DbConn,
+    kind: &str,
+    subject: Option<&request::RequestSubject>,
+    details: &serde_json::Value,
+) -> Result<Option<String>, rightful_store::StoreError> {
+    use rightful_store::models::directive;
+    let Some(subject) = subject else {
+        return Ok(None);
+    };
+    if kind != RequestType::PostMortem.as_str() {
+        if directive::is_deceased(c, &subject.email)? {
+            return Ok(Some("the data subject has died (LIL art. 84): their rights ended; only post-mortem requests by the executor or the heirs apply".into()));
+        }
+        return Ok(None);
+    }
+    let is_notice = details.get("action").and_then(|a| a.as_str()) == Some("notice_of_death");
+    let as_executor = details.get("requester_role").and_then(|r| r.as_str()) == Some("executor");
+    if !(is_notice && as_executor) {
+        return Ok(None);
+    }
+    let Some(deceased) = details
+        .pointer("/deceased/email")
+        .and_then(|e| e.as_str())
+        .and_then(|e| SubjectEmail::parse(e).ok())
+    else {
+        return Ok(None);
+    };
+    let named = directive::in_force(c, deceased.as_ref())?
+        .and_then(|v| v.executor)
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
+        .and_then(|e| {
+            e.get("email")
+                .and_then(|m| m.as_str())
+                .map(str::to_lowercase)
+        });
+    Ok(match named {
+        Some(e) if e == subject.email => None,
+        Some(_) => Some("the directives name another person to carry them out (LIL art. 85): the request is refused".into()),
+        None => Some("no directives name an executor: the heirs have standing (LIL art. 85-II)".into()),
+    })
+}
+
 enum Step {
     Done(Status),
     Plan(Box<Planned>, Notice),
@@ -626,6 +672,9 @@ pub async fn decide(
                         }
                         let subject = request::subject(c, &id)?;
                         let details: serde_json::Value = subject.as_ref().and_then(|s| serde_json::from_str(&s.details).ok()).unwrap_or_default();
+                        if let Some(refusal) = standing(c, &row.kind, subject.as_ref(), &details)? {
+                            return Ok(Err(IntakeError::Invalid(refusal)));
+                        }
                         let directives = row.kind == RequestType::PostMortem.as_str()
                             && matches!(rightful_core::details::post_mortem_action(&details), Some("register" | "update" | "revoke"));
                         Planned { directives, ..plain(Status::Approved, "request.approved", String::new(), serde_json::json!({})) }

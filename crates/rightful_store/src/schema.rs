@@ -275,6 +275,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Subjects whose death was notified and verified (D1).
+    deceased_subjects (email) {
+        /// The subject's address.
+        email -> Text,
+        /// The notice of death.
+        request_id -> Text,
+        /// When.
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -376,6 +388,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("reminders", &["request_id", "threshold", "sent_at"]),
+    ("deceased_subjects", &["email", "request_id", "recorded_at"]),
     (
         "executions",
         &[

@@ -273,6 +273,33 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
         outcome["certificate"] = jws.into();
         outcome["result"] = result_path(engine, &id).display().to_string().into();
     }
+    // D1, D6 (iv): a verified notice of death marks the subject deceased; without directives to
+    // carry out, the heirs' limited rights apply (LIL art. 85-II).
+    if ctx.kind == RequestType::PostMortem
+        && ctx.details.get("action").and_then(|a| a.as_str()) == Some("notice_of_death")
+    {
+        let deceased = ctx
+            .details
+            .pointer("/deceased/email")
+            .and_then(|e| e.as_str())
+            .and_then(|e| rightful_core::intake::SubjectEmail::parse(e).ok())
+            .map(|e| e.as_ref().to_owned());
+        if let Some(email) = deceased {
+            let (id2, at) = (id.clone(), Utc::now().naive_utc());
+            if let Err(e) = engine
+                .store
+                .run(move |c| rightful_store::models::directive::record_death(c, &email, &id2, at))
+                .await
+            {
+                return StepEnd::Retry(e.to_string());
+            }
+        }
+        outcome["post_mortem"] = if plan.items.is_empty() {
+            "No directives to erase were registered: the death is recorded; the heirs may ask, free of charge, for the accounts to be closed, for processing to stop or for the data to be updated, and for proof that it was done (LIL art. 85-II).".into()
+        } else {
+            "The deceased's directives were carried out; records the law requires us to keep stay (LIL art. 85).".into()
+        };
+    }
     // 3. Record, complete, tell the subject.
     let (id2, o) = (id.clone(), outcome.to_string());
     let now = Utc::now();
@@ -345,6 +372,9 @@ fn summary_text(outcome: &serde_json::Value) -> String {
         lines.push(
             "- No record about you was found in our systems, or none needed changing.".into(),
         );
+    }
+    if let Some(pm) = outcome["post_mortem"].as_str() {
+        lines.push(format!("- {pm}"));
     }
     for k in outcome["kept"].as_array().into_iter().flatten() {
         lines.push(format!(

@@ -427,7 +427,7 @@ pub(crate) async fn notify(engine: &Engine, j: &Job) -> StepEnd {
         subject: identities(&ctx.execution),
         rectified,
     };
-    match crate::processors::notify(
+    let mut rows = match crate::processors::notify(
         engine,
         &engine.processors,
         &notice,
@@ -435,9 +435,99 @@ pub(crate) async fn notify(engine: &Engine, j: &Job) -> StepEnd {
     )
     .await
     {
-        Ok(rows) => StepEnd::Done(serde_json::json!({
-            "notifications": rows.iter().map(|r| serde_json::json!({"recipient": r.recipient, "channel": r.channel, "status": r.status})).collect::<Vec<_>>(),
-        })),
-        Err(e) => StepEnd::Retry(e.to_string()),
+        Ok(rows) => rows,
+        Err(e) => return StepEnd::Retry(e.to_string()),
+    };
+    // C4: erased data that had been made public (a published comment) is unpublished by the
+    // erasure; other controllers (search engines' caches) are asked to forget it: a manual task.
+    if matches!(notice.event, crate::processors::Event::Erasure) {
+        match public_data_task(engine, &j.request_id).await {
+            Ok(Some(task)) => rows.push(task),
+            Ok(None) => {}
+            Err(e) => return StepEnd::Retry(e.to_string()),
+        }
     }
+    StepEnd::Done(serde_json::json!({
+        "notifications": rows.iter().map(|r| serde_json::json!({"recipient": r.recipient, "channel": r.channel, "status": r.status, "event": r.event})).collect::<Vec<_>>(),
+    }))
+}
+
+/// C4: when the erasure changed a table holding published data (a column timed by the
+/// `publication` event), records a manual "public-data erasure" task, due in 7 days, asking the
+/// DPO to request de-indexing from search engines; `None` when nothing public was erased.
+async fn public_data_task(
+    engine: &Engine,
+    id: &str,
+) -> Result<Option<rightful_store::models::notification::Notification>, crate::EngineError> {
+    let id2 = id.to_owned();
+    let jobs = engine.store.run(move |c| job::for_request(c, &id2)).await?;
+    let changed: BTreeSet<(String, String)> = jobs
+        .iter()
+        .filter(|j| j.step == "apply")
+        .filter_map(|j| {
+            let r: serde_json::Value = serde_json::from_str(j.result.as_deref()?).ok()?;
+            Some(
+                r["changes"]
+                    .as_array()?
+                    .iter()
+                    .filter(|c| c[1] == "delete" || c[1] == "anonymise")
+                    .filter_map(|c| Some((j.store.clone(), c[0].as_str()?.to_owned())))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect();
+    let public: Vec<String> = engine
+        .stores
+        .iter()
+        .flat_map(|s| s.map.tables.iter().map(move |t| (s.map.name.clone(), t)))
+        .filter(|(store, t)| {
+            changed.contains(&(store.clone(), t.name.clone()))
+                && t.columns
+                    .iter()
+                    .any(|c| c.event == Some(rightful_core::retention::StartEvent::Publication))
+        })
+        .map(|(store, t)| format!("{store}.{}", t.name))
+        .collect();
+    if public.is_empty() {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    let task = rightful_store::models::notification::Notification {
+        id: uuid::Uuid::new_v4().to_string(),
+        request_id: id.to_owned(),
+        recipient: "search_engines".into(),
+        event: "public_data_erasure".into(),
+        channel: "manual".into(),
+        status: "manual_pending".into(),
+        attempts: 0,
+        last_status: None,
+        last_error: Some(format!(
+            "ask search engines to de-index the unpublished content of {}",
+            public.join(", ")
+        )),
+        due_on: now.date_naive().checked_add_days(chrono::Days::new(7)),
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    let stored = task.clone();
+    engine
+        .store
+        .run(move |c| {
+            rightful_store::models::notification::insert(c, std::slice::from_ref(&stored))?;
+            rightful_store::models::audit::append(
+                c,
+                vec![rightful_core::audit::EntryContent {
+                    at: now,
+                    actor: "system".into(),
+                    action: "public_data.erasure_task".into(),
+                    target: stored.request_id.clone(),
+                    reason: "Art. 17(2): data made public was erased".into(),
+                    details: serde_json::json!({"tables": public}),
+                }],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(Some(task))
 }

@@ -1,5 +1,6 @@
 //! Specific post-mortem directives (LIL art. 85, checklist D2), versioned, never updated in place.
 
+use crate::schema::deceased_subjects as d;
 use crate::schema::post_mortem_directives as p;
 use crate::{DbConn, StoreError};
 use chrono::NaiveDateTime;
@@ -74,4 +75,29 @@ pub fn record(
             .execute(conn)?;
         Ok(version)
     })
+}
+
+/// Records that the subject died (a verified notice of death); recording twice keeps the first.
+pub fn record_death(
+    conn: &mut DbConn,
+    email: &str,
+    request_id: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    if is_deceased(conn, email)? {
+        return Ok(());
+    }
+    diesel::insert_into(d::table)
+        .values((
+            d::email.eq(email),
+            d::request_id.eq(request_id),
+            d::recorded_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the subject's death was recorded.
+pub fn is_deceased(conn: &mut DbConn, email: &str) -> Result<bool, StoreError> {
+    Ok(d::table.find(email).count().get_result::<i64>(conn)? > 0)
 }
