@@ -14,7 +14,15 @@ use std::io::Read;
 fn demo_app(
     adjust: impl FnOnce(&mut rightful_engine::settings::Settings),
 ) -> Option<(TestApp, DemoSite)> {
-    let site = DemoSite::new(100)?;
+    demo_app_of(100, adjust)
+}
+
+/// The same with `scale` subjects.
+fn demo_app_of(
+    scale: u64,
+    adjust: impl FnOnce(&mut rightful_engine::settings::Settings),
+) -> Option<(TestApp, DemoSite)> {
+    let site = DemoSite::new(scale)?;
     let urls = site.urls.clone();
     let app = TestApp::with(true, move |s| {
         s.stores.urls = urls;
@@ -82,6 +90,9 @@ async fn status_of(app: &TestApp, id: &str) -> String {
 /// Subject 60 of the demo site: a customer (orders, invoices), on both newsletters, a blog
 /// commenter.
 const CUSTOMER: &str = "user60@example.test";
+/// Subject 2640: a customer whose invoices are still within their ten years (its orders are
+/// recent), in every purpose but the site's administration; needs a site of 2,640 subjects.
+const RECENT_CUSTOMER: &str = "user2640@example.test";
 /// Subject 16: on the technical newsletter only.
 const NEWSLETTER_ONLY: &str = "user16@example.test";
 
@@ -247,7 +258,7 @@ async fn b1_someone_who_appears_nowhere_gets_an_explicit_negative_confirmation()
 
 #[actix_web::test]
 async fn c3_erasure_keeps_only_the_invoices_and_issues_a_signed_certificate() {
-    let Some((app, site)) = demo_app(|_| {}) else {
+    let Some((app, site)) = demo_app_of(2700, |_| {}) else {
         return;
     };
     let svc = service!(app);
@@ -255,7 +266,7 @@ async fn c3_erasure_keeps_only_the_invoices_and_issues_a_signed_certificate() {
     let (id, token) = verified(
         &app,
         &svc,
-        serde_json::json!({"type": "erasure", "email": CUSTOMER}),
+        serde_json::json!({"type": "erasure", "email": RECENT_CUSTOMER}),
     )
     .await;
     call(&svc, approve(&id, &bearer)).await;
@@ -326,11 +337,11 @@ async fn c3_erasure_keeps_only_the_invoices_and_issues_a_signed_certificate() {
             .collect::<Vec<_>>()
     };
     assert!(
-        by("email", CUSTOMER).is_empty(),
+        by("email", RECENT_CUSTOMER).is_empty(),
         "{:?}",
-        by("email", CUSTOMER)
+        by("email", RECENT_CUSTOMER)
     );
-    let kept = by("customer_id", "60");
+    let kept = by("customer_id", "2640");
     assert!(kept.contains(&"invoices".to_owned()), "{kept:?}");
     assert!(
         !kept.contains(&"order_lines".to_owned()),
@@ -952,13 +963,13 @@ where
 #[actix_web::test]
 async fn d1_d6_a_death_with_directives_is_carried_out_an_unnamed_executor_is_refused_and_rights_end()
  {
-    let Some((app, site)) = demo_app(|_| {}) else {
+    let Some((app, site)) = demo_app_of(2700, |_| {}) else {
         return;
     };
     let svc = service!(app);
     let bearer = dpo_bearer(&app, &svc).await;
     // The customer registered directives: erase everything; Dee carries them out.
-    let register = serde_json::json!({"type": "post_mortem", "email": CUSTOMER, "details": {"action": "register", "specific_consent": true, "directives": [{"scope": "all", "instruction": "erase"}], "executor": {"name": "Dee", "email": "dee@example.test"}}});
+    let register = serde_json::json!({"type": "post_mortem", "email": RECENT_CUSTOMER, "details": {"action": "register", "specific_consent": true, "directives": [{"scope": "all", "instruction": "erase"}], "executor": {"name": "Dee", "email": "dee@example.test"}}});
     let (reg, _) = verified(&app, &svc, register).await;
     assert_eq!(
         call(&svc, approve(&reg, &bearer)).await.1["status"],
@@ -969,7 +980,7 @@ async fn d1_d6_a_death_with_directives_is_carried_out_an_unnamed_executor_is_ref
         &app,
         &svc,
         &bearer,
-        CUSTOMER,
+        RECENT_CUSTOMER,
         "eve@example.test",
         "executor",
     )
@@ -985,7 +996,7 @@ async fn d1_d6_a_death_with_directives_is_carried_out_an_unnamed_executor_is_ref
         &app,
         &svc,
         &bearer,
-        CUSTOMER,
+        RECENT_CUSTOMER,
         "dee@example.test",
         "executor",
     )
@@ -999,7 +1010,7 @@ async fn d1_d6_a_death_with_directives_is_carried_out_an_unnamed_executor_is_ref
         .unwrap();
     assert_eq!(status_of(&app, &id).await, "completed", "{journal:#?}");
     assert!(
-        rows(&app, &site, CUSTOMER).is_empty(),
+        rows(&app, &site, RECENT_CUSTOMER).is_empty(),
         "nothing found by the address any more"
     );
     let notice = app
@@ -1017,7 +1028,7 @@ async fn d1_d6_a_death_with_directives_is_carried_out_an_unnamed_executor_is_ref
     let (late, _) = verified(
         &app,
         &svc,
-        serde_json::json!({"type": "access", "email": CUSTOMER}),
+        serde_json::json!({"type": "access", "email": RECENT_CUSTOMER}),
     )
     .await;
     let (status, e) = call(&svc, approve(&late, &bearer)).await;
@@ -1057,4 +1068,137 @@ async fn d4_a_death_without_directives_is_recorded_and_the_heirs_limited_rights_
         .find(|m| m.contains(&id) && m.contains("carried out"))
         .unwrap();
     assert!(notice.contains("LIL art. 85-II"), "{notice}");
+}
+
+fn decide_on(id: &str, bearer: &str, body: serde_json::Value) -> atest::TestRequest {
+    atest::TestRequest::post()
+        .uri(&format!("/v1/requests/{id}/decision"))
+        .insert_header(("Authorization", bearer.to_owned()))
+        .set_json(body)
+}
+
+#[actix_web::test]
+async fn c5_a_restriction_is_lifted_only_after_the_subject_is_told() {
+    let Some((app, _site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let (id, _) = carried_out(
+        &app,
+        &svc,
+        &bearer,
+        serde_json::json!({"type": "restriction", "email": CUSTOMER}),
+    )
+    .await;
+    assert_eq!(
+        call(
+            &svc,
+            decide_on(
+                &id,
+                &bearer,
+                serde_json::json!({"decision": "lift_restriction", "reasons": " "})
+            )
+        )
+        .await
+        .0,
+        400
+    );
+    let (access, _) = carried_out(
+        &app,
+        &svc,
+        &bearer,
+        serde_json::json!({"type": "access", "email": NEWSLETTER_ONLY}),
+    )
+    .await;
+    assert_eq!(
+        call(
+            &svc,
+            decide_on(
+                &access,
+                &bearer,
+                serde_json::json!({"decision": "lift_restriction", "reasons": "x"})
+            )
+        )
+        .await
+        .0,
+        400,
+        "only a restriction can be lifted"
+    );
+    let (status, _) = call(&svc, decide_on(&id, &bearer, serde_json::json!({"decision": "lift_restriction", "reasons": "The accuracy of your data has been checked."}))).await;
+    assert_eq!(status, 200);
+    let trail = app.trail();
+    let told = trail
+        .iter()
+        .position(|e| {
+            e.content.target == id
+                && e.content.action == "notice.sent"
+                && e.content.details["notice"] == "restriction_lifted"
+        })
+        .unwrap();
+    let lifted = trail
+        .iter()
+        .position(|e| e.content.target == id && e.content.action == "restriction.lifted")
+        .unwrap();
+    assert!(told < lifted, "told before it is lifted");
+    let changes = trail[lifted].content.details["changes"].to_string();
+    assert!(
+        changes.contains("customers") && changes.contains("lift_restriction"),
+        "{changes}"
+    );
+    assert!(
+        app.outbox()
+            .iter()
+            .any(|m| m.contains(&id) && m.contains("before lifting that restriction"))
+    );
+}
+
+#[actix_web::test]
+async fn c7_an_objection_to_a_legitimate_interest_is_restricted_then_upheld_or_overridden_by_the_dpo()
+ {
+    let Some((app, site)) = demo_app(|_| {}) else {
+        return;
+    };
+    let svc = service!(app);
+    let bearer = dpo_bearer(&app, &svc).await;
+    let objection = |email: &str| serde_json::json!({"type": "objection", "email": email, "details": {"purposes": ["inquiries"], "grounds": "I no longer work in this field."}});
+    // Upheld: the inquiries go, the rest stays.
+    let (id, _) = carried_out(&app, &svc, &bearer, objection("user8@example.test")).await;
+    assert!(
+        rows(&app, &site, "user8@example.test")
+            .iter()
+            .any(|(t, _)| t == "inquiries"),
+        "restricted, not erased, until assessed"
+    );
+    assert_eq!(call(&svc, decide_on(&id, &bearer, serde_json::json!({"decision": "assess_objection", "outcome": "upheld", "reasons": ""}))).await.0, 400);
+    assert_eq!(call(&svc, decide_on(&id, &bearer, serde_json::json!({"decision": "assess_objection", "outcome": "upheld", "reasons": "No compelling ground outweighs the person's situation."}))).await.0, 200);
+    let tables: Vec<String> = rows(&app, &site, "user8@example.test")
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert!(
+        !tables.contains(&"inquiries".to_owned())
+            && tables.contains(&"technical_newsletter".to_owned()),
+        "{tables:?}"
+    );
+    // Overridden: the compelling grounds are documented and the subject is told before the
+    // restriction is lifted; the data stays.
+    let (id2, _) = carried_out(&app, &svc, &bearer, objection("user15@example.test")).await;
+    assert_eq!(call(&svc, decide_on(&id2, &bearer, serde_json::json!({"decision": "assess_objection", "outcome": "overridden", "reasons": "An open warranty claim needs this exchange (legal claims)."}))).await.0, 200);
+    let trail = app.trail();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.content.target == id2 && e.content.action == "objection.overridden")
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.content.target == id2 && e.content.action == "restriction.lifted")
+    );
+    assert!(
+        rows(&app, &site, "user15@example.test")
+            .iter()
+            .any(|(t, _)| t == "inquiries")
+    );
 }

@@ -715,6 +715,35 @@ impl Connector {
         })
     }
 
+    /// Lifts the restriction (Art. 18(3)) of the found rows in every table with a restriction
+    /// column, in one transaction. The subject must have been told first (the engine does it).
+    pub fn lift_restriction(&self, found: &Found) -> Result<Applied, ConnectorError> {
+        let mut conn = self.conn()?;
+        self.transaction(&mut conn, |c| {
+            let mut applied = Applied::default();
+            for t in &self.map.tables {
+                let (Some(hit), Some(col)) = (found.hit(&t.name), &t.restrict) else {
+                    continue;
+                };
+                let mut binds = Binds::new(self.dialect);
+                let sql = format!(
+                    "UPDATE {} SET {} = {} WHERE {}",
+                    self.q(&t.name),
+                    self.q(col),
+                    self.dialect.false_literal(),
+                    self.where_sql(&hit.predicate, &mut binds)
+                );
+                let n = c
+                    .run(&sql, &binds.values)
+                    .map_err(self.query_err(&t.name))?;
+                applied
+                    .changes
+                    .push((t.name.clone(), "lift_restriction", n as u64));
+            }
+            Ok(applied)
+        })
+    }
+
     /// Marks restricted rows (Art. 18) in tables that have a restriction column; lists the others
     /// so that the engine records the restriction itself.
     pub fn restrict(&self, found: &Found, plan: &Plan) -> Result<Applied, ConnectorError> {

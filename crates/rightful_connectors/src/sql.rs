@@ -78,6 +78,14 @@ impl Dialect {
             Self::Mysql | Self::Sqlite => "1",
         }
     }
+
+    /// The literal for false in a boolean (or tinyint) column.
+    pub fn false_literal(self) -> &'static str {
+        match self {
+            Self::Postgres => "FALSE",
+            Self::Mysql | Self::Sqlite => "0",
+        }
+    }
 }
 
 /// Builds placeholders in a dialect's style while collecting the bound values.

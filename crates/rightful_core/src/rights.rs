@@ -341,6 +341,21 @@ impl Plan {
             .filter(|i| matches!(i.action, Action::NotApplicable { .. }))
     }
 
+    /// Data kept "until" a day that has passed is no longer covered by its ground: on `today` it
+    /// is erased as no longer necessary (Art. 17(1)(a)) instead of kept (C3: a legal obligation
+    /// to keep invoices for ten years ends after ten years).
+    pub fn expire_kept(&mut self, today: NaiveDate) {
+        for item in &mut self.items {
+            if let Action::Keep { until: Some(d), .. } = item.action
+                && d < today
+            {
+                item.action = Action::Erase {
+                    ground: ErasureGround::NoLongerNecessary,
+                };
+            }
+        }
+    }
+
     /// The action for one purpose × category.
     pub fn action(&self, purpose: &str, category: &str) -> Option<&Action> {
         self.items
@@ -504,5 +519,36 @@ pub fn objection_outcome(
             until: cat.retention.end(present, &facts.events),
         },
         _ => erase_or_keep(purpose, cat, facts, present, ErasureGround::Objection),
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn c3_what_was_kept_until_a_past_day_is_erased_instead() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let keep = |until: &str| PlanItem {
+            purpose: PurposeId::parse("orders").unwrap(),
+            category: crate::policy::CategoryId::parse("invoices").unwrap(),
+            action: Action::Keep {
+                ground: KeepGround::LegalObligation,
+                reference: "L123-22".into(),
+                until: Some(d(until)),
+            },
+        };
+        let mut plan = Plan {
+            items: vec![keep("2025-04-09"), keep("2030-01-01")],
+            suppression: Vec::new(),
+        };
+        plan.expire_kept(d("2026-11-27"));
+        assert_eq!(
+            plan.items[0].action,
+            Action::Erase {
+                ground: ErasureGround::NoLongerNecessary
+            }
+        );
+        assert!(matches!(plan.items[1].action, Action::Keep { .. }));
     }
 }

@@ -538,6 +538,21 @@ pub enum Decision {
         /// The earlier requests it repeats.
         earlier_requests: Vec<String>,
     },
+    /// C5: lift the restriction of a completed restriction or objection request; the subject is
+    /// told first (Art. 18(3)).
+    LiftRestriction {
+        /// Why, told to the subject.
+        reasons: String,
+    },
+    /// C7: the assessment of an objection to a legitimate-interest purpose: `upheld` erases
+    /// what was restricted meanwhile; `overridden` documents compelling legitimate grounds and
+    /// lifts the restriction with a notice.
+    AssessObjection {
+        /// `upheld` or `overridden`.
+        outcome: String,
+        /// The documented assessment.
+        reasons: String,
+    },
     /// A note in the request's history.
     Comment {
         /// The note.
@@ -620,6 +635,25 @@ pub async fn decide(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Status, IntakeError> {
+    let decision = match decision {
+        Decision::LiftRestriction { reasons } => {
+            return crate::execution::lift_restriction(engine, id, &reasons, actor, now).await;
+        }
+        Decision::AssessObjection { outcome, reasons } => {
+            let upheld = match outcome.as_str() {
+                "upheld" => true,
+                "overridden" => false,
+                _ => {
+                    return Err(IntakeError::Invalid(
+                        "`outcome` is upheld or overridden".into(),
+                    ));
+                }
+            };
+            return crate::execution::assess_objection(engine, id, upheld, &reasons, actor, now)
+                .await;
+        }
+        other => other,
+    };
     let (id, actor) = (id.to_owned(), actor.to_owned());
     let rules = engine.settings.deadlines.clone();
     // 1. Check everything; comments and flags are recorded at once (they change no status).
@@ -655,6 +689,10 @@ pub async fn decide(
                         }
                         let details = serde_json::json!({"earlier_requests": earlier_requests});
                         audit::append(c, vec![EntryContent { at: now, actor: actor.clone(), action: "request.flagged_excessive".into(), target: id.clone(), reason: justification, details }])?;
+                        return Ok(Ok(Step::Done(row.status()?)));
+                    }
+                    // Handled before this step.
+                    Decision::LiftRestriction { .. } | Decision::AssessObjection { .. } => {
                         return Ok(Ok(Step::Done(row.status()?)));
                     }
                     Decision::Comment { text } => {

@@ -92,6 +92,17 @@ pub const TEMPLATES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "restriction_lifted",
+        &[
+            "controller",
+            "request_id",
+            "request_type",
+            "received_on",
+            "reasons",
+            "dpo_contact",
+        ],
+    ),
+    (
         "reminder",
         &[
             "request_id",

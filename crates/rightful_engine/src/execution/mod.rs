@@ -20,8 +20,11 @@
 //! A store that cannot be reached pauses the request (`paused`); its step is retried with
 //! backoff and the request resumes when the store is back.
 
+mod aftercare;
 mod results;
 mod steps;
+
+pub use aftercare::{assess_objection, lift_restriction};
 
 pub use results::{Certificate, result_path};
 

@@ -261,6 +261,8 @@ pub(crate) fn advance(
                 suppression: Vec::new(),
             },
         };
+        let mut plan = plan;
+        plan.expire_kept(at.date());
         let record = serde_json::json!({"plan": plan, "facts": facts});
         job::set_plan(c, id, &record.to_string(), at)?;
         let next: Vec<Job> = if plan.items.is_empty() {
