@@ -1202,3 +1202,107 @@ async fn c7_an_objection_to_a_legitimate_interest_is_restricted_then_upheld_or_o
             .any(|(t, _)| t == "inquiries")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c6_the_portability_files_are_sent_directly_to_the_controller_the_subject_names() {
+    use std::sync::{Arc, Mutex};
+    let Some(site) = DemoSite::new(100) else {
+        return;
+    };
+    // The receiving controller: a real HTTP server keeping what it receives.
+    /// `(Rightful-Request header, body)` of each delivery.
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let got: Received = Arc::default();
+    let g = got.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = actix_web::HttpServer::new(move || {
+        let g = g.clone();
+        actix_web::App::new().route(
+            "/import",
+            actix_web::web::post().to(
+                move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
+                    let g = g.clone();
+                    async move {
+                        let id = req
+                            .headers()
+                            .get("Rightful-Request")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        g.lock().unwrap().push((id, body.to_vec()));
+                        actix_web::HttpResponse::Accepted().finish()
+                    }
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    let urls = site.urls.clone();
+    let app = TestApp::with(true, move |s| {
+        s.stores.urls = urls;
+        s.execution.allow_plain_http_transmit = true;
+    })
+    .unwrap();
+    let accepted = rightful_engine::intake::submit(
+        &app.engine,
+        rightful_tests::submission("portability", CUSTOMER),
+        "web",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let id = accepted.id.clone();
+    // Intake accepts only https:// addresses; the test's receiver speaks plain HTTP, so the
+    // address is set in the stored request.
+    {
+        let (id, url) = (id.clone(), format!("http://{addr}/import"));
+        app.engine
+            .store
+            .with_conn(move |c| {
+                use diesel::prelude::*;
+                let details = serde_json::json!({"transmit_to": url, "language": "en"}).to_string();
+                diesel::update(rightful_store::schema::request_subjects::table.find(&id))
+                    .set(rightful_store::schema::request_subjects::details.eq(details))
+                    .execute(c)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    app.to_review(&id);
+    rightful_engine::intake::decide(
+        &app.engine,
+        &id,
+        rightful_engine::intake::Decision::Approve,
+        "dpo:test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    rightful_engine::execution::drain(&app.engine, "w")
+        .await
+        .unwrap();
+    assert_eq!(status_of(&app, &id).await, "completed");
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, id);
+    let z = zip::ZipArchive::new(std::io::Cursor::new(received[0].1.clone())).unwrap();
+    assert!(
+        z.file_names()
+            .any(|f| f.is_ok_and(|f| f == "manifest.json"))
+    );
+    let ex = {
+        let id = id.clone();
+        app.engine
+            .store
+            .with_conn(move |c| rightful_store::models::job::get(c, &id))
+            .unwrap()
+            .unwrap()
+    };
+    let outcome: serde_json::Value = serde_json::from_str(ex.outcome.as_deref().unwrap()).unwrap();
+    assert_eq!(outcome["transmission"]["status"], "delivered");
+}

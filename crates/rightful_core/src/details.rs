@@ -85,9 +85,17 @@ pub fn check(policy: &Policy, kind: RequestType, details: &Value) -> Result<(), 
         RequestType::Rectification => rectification(policy, m),
         RequestType::Objection => objection(policy, m),
         RequestType::PostMortem => post_mortem(policy, m),
+        RequestType::Portability => {
+            purposes_named(policy, m)?;
+            match text(m, "transmit_to", "details.")? {
+                Some(url) if !url.starts_with("https://") || url.len() > 500 || url.contains(char::is_whitespace) => Err(
+                    "`details.transmit_to` is the https:// address of the controller to receive your data (Art. 20(2))".into(),
+                ),
+                _ => Ok(()),
+            }
+        }
         RequestType::Access
         | RequestType::Erasure
-        | RequestType::Portability
         | RequestType::Restriction
         | RequestType::WithdrawConsent => purposes_named(policy, m).map(|_| ()),
         RequestType::Unclassified => Ok(()),
@@ -285,6 +293,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("`nope` is not one of our purposes"), "{e}");
+    }
+
+    #[test]
+    fn c6_a_direct_transmission_goes_only_to_an_https_address() {
+        let p = bakery();
+        let ok = json!({"transmit_to": "https://receiver.example/import"});
+        assert!(check(&p, RequestType::Portability, &ok).is_ok());
+        for bad in [
+            "http://receiver.example/import",
+            "file:///etc/passwd",
+            "https://a b",
+        ] {
+            assert!(
+                check(&p, RequestType::Portability, &json!({"transmit_to": bad})).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

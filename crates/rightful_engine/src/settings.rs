@@ -386,6 +386,10 @@ pub struct ExecutionSettings {
     /// Days the subject may download the result.
     #[serde(default = "default_download_days")]
     pub download_days: i64,
+    /// Lets a portability transmission go to a plain `http://` address (local tests only: personal
+    /// data goes over https).
+    #[serde(default)]
+    pub allow_plain_http_transmit: bool,
 }
 
 const fn default_workers() -> usize {
@@ -416,6 +420,7 @@ impl Default for ExecutionSettings {
             retry_secs: default_retry_secs(),
             max_attempts: default_max_attempts(),
             download_days: default_download_days(),
+            allow_plain_http_transmit: false,
         }
     }
 }

@@ -244,6 +244,13 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
         Ok(None) => {}
         Err(e) => return StepEnd::Retry(format!("cannot write the result: {e}")),
     }
+    // C6, Art. 20(2): sent directly to the controller the subject named, where technically
+    // feasible; a failure is recorded and the subject can still download the files.
+    if ctx.kind == RequestType::Portability
+        && let Some(url) = ctx.details.get("transmit_to").and_then(|u| u.as_str())
+    {
+        outcome["transmission"] = transmit(engine, &id, url).await;
+    }
     if changes_data {
         let cert = Certificate {
             iss: engine.policy.controller.party.name.clone(),
@@ -350,6 +357,38 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
     StepEnd::Done(serde_json::json!({"completed": true}))
 }
 
+/// POSTs the portability ZIP to `url` (`application/zip`, `Rightful-Request: <id>`).
+async fn transmit(engine: &Engine, id: &str, url: &str) -> serde_json::Value {
+    let allowed = url.starts_with("https://")
+        || (engine.settings.execution.allow_plain_http_transmit && url.starts_with("http://"));
+    if !allowed {
+        return serde_json::json!({"status": "refused", "reason": "only https:// addresses receive personal data"});
+    }
+    let path = result_path(engine, id);
+    let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || std::fs::read(path)).await else {
+        return serde_json::json!({"status": "failed", "reason": "the files could not be read"});
+    };
+    let sent = async {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?
+            .post(url)
+            .header("Content-Type", "application/zip")
+            .header("Rightful-Request", id)
+            .body(bytes)
+            .send()
+            .await?
+            .error_for_status()
+    }
+    .await;
+    match sent {
+        Ok(r) => {
+            serde_json::json!({"status": "delivered", "http_status": r.status().as_u16(), "at": Utc::now()})
+        }
+        Err(e) => serde_json::json!({"status": "failed", "reason": e.without_url().to_string()}),
+    }
+}
+
 /// A few plain lines for the completion notice: what was done, what was kept and why (A10).
 fn summary_text(outcome: &serde_json::Value) -> String {
     let mut lines = Vec::new();
@@ -386,6 +425,11 @@ fn summary_text(outcome: &serde_json::Value) -> String {
                 .as_str()
                 .unwrap_or("the end of its retention period"),
         ));
+    }
+    match outcome["transmission"]["status"].as_str() {
+        Some("delivered") => lines.push("- Your data was sent to the controller you named (Art. 20(2)).".into()),
+        Some(_) => lines.push("- Your data could not be sent to the controller you named; you can download it instead.".into()),
+        None => {}
     }
     for k in outcome["not_applicable"].as_array().into_iter().flatten() {
         lines.push(format!(
