@@ -908,6 +908,64 @@ async fn c7_c9_a_marketing_objection_and_a_withdrawal_stop_the_newsletters_and_l
             && tables.contains(&"customers".to_owned()),
         "{tables:?}"
     );
+    // Only a keyed hash of the address stays, and the site's mailing tool can check it.
+    rightful_engine::auth::add_staff(
+        &app.engine,
+        "mailer",
+        rightful_engine::auth::Role::Site,
+        "a long enough password",
+    )
+    .unwrap();
+    let (_, login) = call(
+        &svc,
+        atest::TestRequest::post().uri("/v1/auth/token").set_json(
+            serde_json::json!({"username": "mailer", "password": "a long enough password"}),
+        ),
+    )
+    .await;
+    let site_bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let check = |purpose: &str, email: &str| {
+        atest::TestRequest::post()
+            .uri("/v1/suppressions/check")
+            .insert_header(("Authorization", site_bearer.clone()))
+            .set_json(serde_json::json!({"purpose": purpose, "email": email}))
+    };
+    assert_eq!(
+        call(
+            &svc,
+            check("commercial_newsletter", &CUSTOMER.to_uppercase())
+        )
+        .await
+        .1["suppressed"],
+        true
+    );
+    assert_eq!(
+        call(&svc, check("commercial_newsletter", NEWSLETTER_ONLY))
+            .await
+            .1["suppressed"],
+        false
+    );
+    assert_eq!(
+        call(&svc, check("technical_newsletter", CUSTOMER)).await.1["suppressed"],
+        false
+    );
+    assert_eq!(
+        call(&svc, check("orders", CUSTOMER)).await.0,
+        400,
+        "not a marketing purpose"
+    );
+    let queue = atest::TestRequest::get()
+        .uri("/v1/requests")
+        .insert_header(("Authorization", site_bearer.clone()));
+    assert_eq!(
+        call(&svc, queue).await.0,
+        403,
+        "the site's account sees nothing else"
+    );
+    assert!(
+        !format!("{:?}", app.trail()).contains("user60"),
+        "no address in the audit trail"
+    );
     // C9: withdrawing consent is as easy: the technical newsletter (another subject) stops too.
     let other = "user20@example.test";
     carried_out(&app, &svc, &bearer, serde_json::json!({"type": "withdraw_consent", "email": other, "details": {"purposes": ["commercial_newsletter"]}})).await;

@@ -363,6 +363,7 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
             "/v1/requests/{id}/result",
             "/v1/requests/{id}/status",
             "/v1/requests/{id}/verify",
+            "/v1/suppressions/check",
         ]
     );
     // Every staff route says which scheme it needs.

@@ -118,7 +118,7 @@ enum StaffCommand {
     Add {
         /// Login name.
         username: String,
-        /// dpo or auditor.
+        /// dpo, auditor, or site (the site's mailing tools: the suppression check only).
         #[arg(long)]
         role: String,
         #[command(flatten)]
@@ -310,7 +310,7 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
         } => {
             let s = settings(config, Some(&data), None)?;
             let Some(role) = rightful_engine::auth::Role::parse(&role) else {
-                eprintln!("error: --role is dpo or auditor");
+                eprintln!("error: --role is dpo, auditor or site");
                 return Ok(ExitCode::from(2));
             };
             let password = match rightful_engine::env::var("RIGHTFUL_STAFF_PASSWORD") {

@@ -55,6 +55,17 @@ impl RequiredRole for Auditor {
     }
 }
 
+/// The site's own systems (a mailing tool checking the suppression list); the DPO may too.
+#[derive(Debug)]
+pub struct Site;
+
+impl RequiredRole for Site {
+    const NAME: &'static str = "site";
+    fn allows(role: Role) -> bool {
+        matches!(role, Role::Site | Role::Dpo)
+    }
+}
+
 /// A verified staff token of a role that `R` allows.
 #[derive(Debug)]
 pub struct Auth<R> {

@@ -93,6 +93,7 @@ impl Modify for Security {
         crate::handlers::requests::decide::post_decision,
         crate::handlers::requests::documents::get_document,
         crate::handlers::requests::documents::post_check,
+        crate::handlers::suppressions::post_check,
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -112,6 +113,7 @@ impl Modify for Security {
         (name = "subject", description = "Data subjects and their agents: intake, then the per-request token"),
         (name = "dpo", description = "Role `dpo`: the request queue and its decisions"),
         (name = "auditor", description = "Role `auditor` (or `dpo`): the audit trail and its verification"),
+        (name = "site", description = "Role `site` (or `dpo`): the site's mailing tools check the suppression list"),
     )
 )]
 pub struct ApiDoc;

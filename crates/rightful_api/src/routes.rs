@@ -2,7 +2,7 @@
 
 use crate::auth::Public;
 use crate::error::ApiError;
-use crate::handlers::{audit, auth, health, jwks, register, requests};
+use crate::handlers::{audit, auth, health, jwks, register, requests, suppressions};
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{HttpRequest, web};
 use rightful_engine::Engine;
@@ -72,6 +72,10 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                     .route(
                         "/v1/requests/{id}/directives",
                         web::get().to(requests::directives::get_directives),
+                    )
+                    .route(
+                        "/v1/suppressions/check",
+                        web::post().to(suppressions::post_check),
                     )
                     .route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
                     .route("/openapi.json", web::get().to(openapi_json))

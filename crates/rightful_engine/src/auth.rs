@@ -24,6 +24,9 @@ pub enum Role {
     Dpo,
     /// Auditors: read the register and the audit trail.
     Auditor,
+    /// The site's own systems (a mailing tool): may only check the suppression list before
+    /// writing to someone.
+    Site,
 }
 
 impl Role {
@@ -32,6 +35,7 @@ impl Role {
         match self {
             Self::Dpo => "dpo",
             Self::Auditor => "auditor",
+            Self::Site => "site",
         }
     }
 
@@ -40,6 +44,7 @@ impl Role {
         match s {
             "dpo" => Some(Self::Dpo),
             "auditor" => Some(Self::Auditor),
+            "site" => Some(Self::Site),
             _ => None,
         }
     }

@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod settings;
 pub mod signing;
 pub mod stores;
+pub mod suppression;
 
 use rightful_core::Policy;
 use rightful_core::audit::EntryContent;

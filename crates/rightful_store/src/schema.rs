@@ -287,6 +287,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Marketing objections honoured later: a keyed hash of the address per purpose (C7).
+    suppressions (purpose, subject_hash) {
+        /// The marketing purpose.
+        purpose -> Text,
+        /// HMAC of the address.
+        subject_hash -> Text,
+        /// The objection.
+        request_id -> Text,
+        /// When.
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -389,6 +403,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ),
     ("reminders", &["request_id", "threshold", "sent_at"]),
     ("deceased_subjects", &["email", "request_id", "recorded_at"]),
+    (
+        "suppressions",
+        &["purpose", "subject_hash", "request_id", "created_at"],
+    ),
     (
         "executions",
         &[

@@ -6,3 +6,4 @@ pub mod health;
 pub mod jwks;
 pub mod register;
 pub mod requests;
+pub mod suppressions;

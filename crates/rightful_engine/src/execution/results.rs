@@ -280,6 +280,35 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
         outcome["certificate"] = jws.into();
         outcome["result"] = result_path(engine, &id).display().to_string().into();
     }
+    // C7: a marketing objection is honoured later: only a keyed hash of the address stays, per
+    // marketing purpose, for the site's mailing tools to check.
+    if !plan.suppression.is_empty() {
+        let ids: rightful_connectors::Identities =
+            serde_json::from_str(&ctx.execution.identities).unwrap_or_default();
+        let emails: Vec<String> = ids.get("email").into_iter().flatten().cloned().collect();
+        let purposes: Vec<String> = plan.suppression.iter().map(|p| p.to_string()).collect();
+        let key = match crate::stores::hash_key(&engine.settings) {
+            Ok(k) => k,
+            Err(e) => return StepEnd::Retry(e.to_string()),
+        };
+        let (id2, at) = (id.clone(), Utc::now().naive_utc());
+        let added = engine
+            .store
+            .run(move |c| {
+                for p in &purposes {
+                    for e in &emails {
+                        let h = crate::suppression::hash(&key, e);
+                        rightful_store::models::suppression::add(c, p, &h, &id2, at)?;
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = added {
+            return StepEnd::Retry(e.to_string());
+        }
+        outcome["suppressed_for"] = serde_json::json!(plan.suppression);
+    }
     // D1, D6 (iv): a verified notice of death marks the subject deceased; without directives to
     // carry out, the heirs' limited rights apply (LIL art. 85-II).
     if ctx.kind == RequestType::PostMortem

@@ -10,3 +10,4 @@ pub mod notification;
 pub mod reminder;
 pub mod request;
 pub mod staff;
+pub mod suppression;

@@ -1,0 +1,44 @@
+//! `POST /v1/suppressions/check`: the site's mailing tool asks, before writing to an address,
+//! whether its owner objected to that marketing purpose (Art. 21(3), C7). Role `site` (or `dpo`).
+//! The address travels in the body, never in a URL that logs could keep.
+
+use crate::auth::{Auth, Site};
+use crate::error::ApiError;
+use actix_web::{HttpResponse, web};
+use rightful_engine::Engine;
+use serde::Deserialize;
+
+/// The question.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// The marketing purpose.
+    pub purpose: String,
+    /// The address about to be written to.
+    pub email: String,
+}
+
+/// `{"suppressed": true|false}`.
+#[utoipa::path(
+    post, path = "/v1/suppressions/check", tag = "site",
+    request_body = Check,
+    responses((status = 200, description = "`{\"suppressed\": bool}`"), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn post_check(
+    engine: web::Data<Engine>,
+    body: web::Json<Check>,
+    _: Auth<Site>,
+) -> Result<HttpResponse, ApiError> {
+    let purpose = engine
+        .policy
+        .purpose(&body.purpose)
+        .filter(|p| p.marketing)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("`{}` is not a marketing purpose", body.purpose))
+        })?;
+    let suppressed =
+        rightful_engine::suppression::is_suppressed(&engine, purpose.id.as_ref(), &body.email)
+            .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"suppressed": suppressed})))
+}
