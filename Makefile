@@ -11,13 +11,15 @@ export RIGHTFUL_TEST_PG_URL RIGHTFUL_TEST_MYSQL_URL
 # The core must stay free of I/O crates (STYLE §2 rule 2).
 FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx
 
-.PHONY: help run demo-seed test check fmt fmt-check clippy doc deps-check jsonld-check build release
+
+.PHONY: help run demo-seed bench test check fmt fmt-check clippy doc deps-check jsonld-check build release
 
 help:
 	@echo "make run        start the server with the embedded SQLite state on 127.0.0.1:8080"
 	@echo "make demo-seed  seed the demo site on PostgreSQL/MariaDB/SQLite (SCALE=N subjects)"
 	@echo "make test       run every test (SQLite always, PostgreSQL via RIGHTFUL_TEST_PG_URL)"
 	@echo "make check      what CI runs: fmt-check, clippy, doc, deps-check, test"
+	@echo "make bench      carry out access and erasure requests on the demo site (after make demo-seed) and report timings"
 
 # `make run`: every store of the demo site in SQLite files (no server needed), seeded once.
 DEMO_SQLITE := RIGHTFUL_STORE_SHOP_URL=sqlite://data/demo-sqlite/shop.sqlite3 \
@@ -70,3 +72,11 @@ jsonld-check:
 	cargo run --quiet -p rightful -- register export --format jsonld | python3 tests/jsonld/check.py
 
 check: fmt-check clippy doc deps-check jsonld-check test
+
+# Carrying requests out on the demo site of `make demo-seed` (erasures change its data: reseed to
+# start again). Engine state in a throwaway directory. BENCH_COUNT requests of each type.
+bench:
+	cargo build --quiet --release -p rightful
+	rm -rf target/bench-data
+	./target/release/rightful requests bench --type access --count $(or $(BENCH_COUNT),200) --first 3 --step 7 --data-dir target/bench-data
+	./target/release/rightful requests bench --type erasure --count $(or $(BENCH_COUNT),200) --first 5 --step 7 --data-dir target/bench-data

@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Carrying requests out.
+    Requests {
+        #[command(subcommand)]
+        command: RequestsCommand,
+    },
     /// Deadline reminders to the DPO and the sweep of unchecked documents (the server also runs
     /// them on its `[schedule]`).
     Reminders {
@@ -188,6 +193,30 @@ enum RegisterCommand {
         out: Option<PathBuf>,
         #[command(flatten)]
         dir: PolicyDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RequestsCommand {
+    /// Measures carrying requests out on the configured stores (CHANGES THEIR DATA for erasures:
+    /// run it on the demo site): each request of `--count` subjects (`user<k>@example.test`) is
+    /// submitted, approved and carried out, and the time from approval to completion is reported
+    /// (every step and its bookkeeping: journal, audit, result, notice).
+    Bench {
+        /// access, erasure, portability, rectification, restriction…
+        #[arg(long = "type", default_value = "access")]
+        kind: String,
+        /// How many requests.
+        #[arg(long, default_value_t = 100)]
+        count: u64,
+        /// The first subject number; subjects are `first`, `first + step`, …
+        #[arg(long, default_value_t = 3)]
+        first: u64,
+        /// The step between subject numbers.
+        #[arg(long, default_value_t = 7)]
+        step: u64,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -372,6 +401,19 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             };
             demo_seed(&s, &opts, store.as_deref())
         }
+        Command::Requests {
+            command:
+                RequestsCommand::Bench {
+                    kind,
+                    count,
+                    first,
+                    step,
+                    data,
+                },
+        } => {
+            let s = settings(config, Some(&data), None)?;
+            requests_bench(s, &kind, count, first, step)
+        }
         Command::Reminders {
             command: RemindersCommand::Run { data },
         } => {
@@ -501,6 +543,87 @@ fn stores_find(s: &Settings, ids: &[String], repeat: u32) -> Result<ExitCode, En
         pct(0.5),
         pct(0.99),
         pct(1.0)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn requests_bench(
+    s: Settings,
+    kind: &str,
+    count: u64,
+    first: u64,
+    step: u64,
+) -> Result<ExitCode, EngineError> {
+    use rightful_engine::intake::{Decision, Submission, decide, submit};
+    let engine = Engine::open(s)?;
+    let mut times = Vec::new();
+    let run = actix_web::rt::System::new().block_on(async {
+        let started_all = std::time::Instant::now();
+        for i in 0..count {
+            let n = first + i * step;
+            let sub = Submission {
+                kind: Some(kind.to_owned()),
+                text: None,
+                email: format!("user{n}@example.test"),
+                last_name: Some("Bench".into()),
+                first_name: Some("Subject".into()),
+                postal_address: None,
+                language: None,
+                details: serde_json::Value::Null,
+                id_token: None,
+            };
+            let a = submit(&engine, sub, "bench", chrono::Utc::now())
+                .await
+                .map_err(|e| EngineError::Io { path: "submit".into(), source: std::io::Error::other(e.to_string()) })?;
+            let id = a.id.clone();
+            engine.store.with_conn(move |c| {
+                rightful_store::models::request::transition(
+                    c,
+                    &id,
+                    rightful_core::lifecycle::Status::AwaitingReview,
+                    "bench",
+                    "identity settled for the benchmark",
+                    chrono::Utc::now().naive_utc(),
+                )?
+                .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
+                Ok(())
+            })?;
+            let started = std::time::Instant::now();
+            decide(&engine, &a.id, Decision::Approve, "dpo:bench", chrono::Utc::now())
+                .await
+                .map_err(|e| EngineError::Io { path: "approve".into(), source: std::io::Error::other(e.to_string()) })?;
+            rightful_engine::execution::drain(&engine, "bench").await?;
+            let id = a.id.clone();
+            let status = engine
+                .store
+                .with_conn(move |c| rightful_store::models::request::find(c, &id))?
+                .map(|r| r.status)
+                .unwrap_or_default();
+            if status != "completed" {
+                out!("request {} is `{status}`, not completed: are the stores reachable? (rightful stores check)", a.id);
+                return Ok(None);
+            }
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok::<_, EngineError>(Some(started_all.elapsed()))
+    })?;
+    let Some(run) = run else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if times.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    out!(
+        "{kind}: {} requests carried out across {} stores; approval to completion: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.1} requests/s one after the other (intake included)",
+        times.len(),
+        engine.stores.len(),
+        pct(0.5),
+        pct(0.95),
+        pct(0.99),
+        pct(1.0),
+        times.len() as f64 / run.as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
 }
