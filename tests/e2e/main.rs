@@ -37,4 +37,5 @@ mod identity;
 mod notices;
 mod register;
 mod requests;
+mod retention;
 mod staff;

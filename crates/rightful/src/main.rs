@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Retention: delete what is past its period, in every store.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Carrying requests out.
     Requests {
         #[command(subcommand)]
@@ -193,6 +198,28 @@ enum RegisterCommand {
         out: Option<PathBuf>,
         #[command(flatten)]
         dir: PolicyDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Sweeps every store (or one): rows past their period go, in batches; restricted rows and
+    /// subjects with a pending request are kept and counted. Exits 1 if a store failed.
+    Run {
+        /// Count what would go and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this purpose.
+        #[arg(long, value_name = "ID")]
+        purpose: Option<String>,
+        /// Only this store.
+        #[arg(long, value_name = "NAME")]
+        store: Option<String>,
+        /// Rows per batch (each its own short transaction).
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -401,6 +428,25 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             };
             demo_seed(&s, &opts, store.as_deref())
         }
+        Command::Retention {
+            command:
+                RetentionCommand::Run {
+                    dry_run,
+                    purpose,
+                    store,
+                    batch,
+                    data,
+                },
+        } => {
+            let s = settings(config, Some(&data), None)?;
+            let opts = rightful_engine::retention::Options {
+                dry_run,
+                purpose,
+                store,
+                batch,
+            };
+            retention_run(s, &opts)
+        }
         Command::Requests {
             command:
                 RequestsCommand::Bench {
@@ -545,6 +591,85 @@ fn stores_find(s: &Settings, ids: &[String], repeat: u32) -> Result<ExitCode, En
         pct(1.0)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn retention_run(
+    s: Settings,
+    opts: &rightful_engine::retention::Options,
+) -> Result<ExitCode, EngineError> {
+    let engine = Engine::open(s)?;
+    let bars = indicatif::MultiProgress::new();
+    let spinners = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let progress = |store: &str, what: &str| {
+        let Ok(mut map) = spinners.lock() else { return };
+        let bar = map.entry(store.to_owned()).or_insert_with(|| {
+            let b = bars.add(indicatif::ProgressBar::new_spinner());
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        if what == "sweeping" {
+            bar.set_message(format!("{store}: sweeping…"));
+        } else {
+            bar.finish_with_message(format!("{store}: {what}"));
+        }
+    };
+    let sweeps = actix_web::rt::System::new().block_on(rightful_engine::retention::run(
+        &engine,
+        opts,
+        chrono::Utc::now(),
+        &progress,
+    ))?;
+    let verb = if opts.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    out!(
+        "{:<8} {:<24} {:>10} {:>10} {:>8} {:>9}  cut-off",
+        "store",
+        "table",
+        verb,
+        "kept",
+        "batches",
+        "max ms"
+    );
+    let mut failed = false;
+    for sweep in &sweeps {
+        match &sweep.outcome {
+            Ok(tables) => {
+                for t in tables.iter().filter(|t| t.skipped.is_none()) {
+                    let children: u64 = t.children.iter().map(|c| c.1).sum();
+                    out!(
+                        "{:<8} {:<24} {:>10} {:>10} {:>8} {:>9.1}  {}",
+                        sweep.store,
+                        t.table,
+                        if children > 0 {
+                            format!("{}+{children}", t.rows)
+                        } else {
+                            t.rows.to_string()
+                        },
+                        t.kept,
+                        t.batches,
+                        t.longest_batch_ms,
+                        t.cutoffs
+                            .iter()
+                            .map(|(e, d)| format!("{} <= {d}", e.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
+            Err(e) => {
+                failed = true;
+                out!("{:<8} FAILED: {e}", sweep.store);
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn requests_bench(

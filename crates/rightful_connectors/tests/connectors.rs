@@ -721,6 +721,8 @@ INSERT INTO site_admins (id, last_name, first_name, email, role_ended_at) VALUES
                 .purge(
                     &policy,
                     PurgeOptions {
+                        purpose: None,
+                        held: None,
                         today: today(),
                         batch: 2,
                         dry_run: true,
@@ -739,6 +741,8 @@ INSERT INTO site_admins (id, last_name, first_name, email, role_ended_at) VALUES
                 .purge(
                     &policy,
                     PurgeOptions {
+                        purpose: None,
+                        held: None,
                         today: today(),
                         batch: 2,
                         dry_run: false,
@@ -813,6 +817,8 @@ INSERT INTO site_admins (id, last_name, first_name, email, role_ended_at) VALUES
                 .purge(
                     &policy,
                     PurgeOptions {
+                        purpose: None,
+                        held: None,
                         today: today(),
                         batch: 2,
                         dry_run: false,
@@ -846,6 +852,8 @@ INSERT INTO deliveries (id, order_id, carrier, tracking_number, address, shipped
                 .purge(
                     &policy(),
                     PurgeOptions {
+                        purpose: None,
+                        held: None,
                         today: today(),
                         batch: 10,
                         dry_run: false,
@@ -897,6 +905,8 @@ INSERT INTO access_log (id, ip_address, ts, method, path, user_agent, status) VA
                 .purge(
                     &policy(),
                     PurgeOptions {
+                        purpose: None,
+                        held: None,
                         today: today(),
                         batch: 1000,
                         dry_run: false,

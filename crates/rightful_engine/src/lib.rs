@@ -18,6 +18,7 @@ pub mod postmortem;
 pub mod processors;
 pub mod register;
 pub mod reminders;
+pub mod retention;
 pub mod schedule;
 pub mod secrets;
 pub mod settings;

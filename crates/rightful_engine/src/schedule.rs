@@ -16,10 +16,37 @@ fn err(what: &str, e: impl std::fmt::Display) -> EngineError {
 /// long as the jobs should run. `None` when every schedule is disabled (empty).
 pub async fn start(engine: Engine) -> Result<Option<JobScheduler>, EngineError> {
     let cron = engine.settings.schedule.reminders.trim().to_owned();
-    if cron.is_empty() {
+    let retention = engine.settings.schedule.retention.trim().to_owned();
+    if cron.is_empty() && retention.is_empty() {
         return Ok(None);
     }
     let sched = JobScheduler::new().await.map_err(|e| err("scheduler", e))?;
+    if !retention.is_empty() {
+        let e2 = engine.clone();
+        let job = Job::new_async(retention.as_str(), move |_, _| {
+            let engine = e2.clone();
+            Box::pin(async move {
+                let opts = crate::retention::Options::default();
+                match crate::retention::run(&engine, &opts, chrono::Utc::now(), &|_, _| {}).await {
+                    Ok(sweeps) => {
+                        for s in sweeps {
+                            match s.outcome {
+                                Ok(t) => tracing::info!(store = %s.store, rows = t.iter().map(|t| t.rows).sum::<u64>(), "retention sweep"),
+                                Err(e) => tracing::error!(store = %s.store, error = %e, "retention sweep failed"),
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+                }
+            })
+        })
+        .map_err(|e| err("retention", format!("`{retention}` is not a cron expression (sec min hour day month weekday): {e}")))?;
+        sched.add(job).await.map_err(|e| err("retention", e))?;
+    }
+    if cron.is_empty() {
+        sched.start().await.map_err(|e| err("scheduler", e))?;
+        return Ok(Some(sched));
+    }
     let job = Job::new_async(cron.as_str(), move |_, _| {
         let engine = engine.clone();
         Box::pin(async move {

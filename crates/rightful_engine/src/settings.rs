@@ -436,6 +436,13 @@ pub struct ScheduleSettings {
     /// also sent once a request is overdue).
     #[serde(default = "default_reminder_days")]
     pub reminder_days: Vec<i32>,
+    /// The retention sweep of every store; empty disables.
+    #[serde(default = "default_retention_cron")]
+    pub retention: String,
+}
+
+fn default_retention_cron() -> String {
+    "0 30 2 * * *".into()
 }
 
 fn default_reminders_cron() -> String {
@@ -450,6 +457,7 @@ impl Default for ScheduleSettings {
         Self {
             reminders: default_reminders_cron(),
             reminder_days: default_reminder_days(),
+            retention: default_retention_cron(),
         }
     }
 }

@@ -6,8 +6,9 @@
 
 use super::{Connector, Identities};
 use crate::ConnectorError;
-use crate::sql::{Bind, Binds, Exec};
+use crate::sql::{Bind, Binds, Exec, Manager};
 use chrono::NaiveDate;
+use diesel::r2d2::PooledConnection;
 use rightful_core::Policy;
 use rightful_core::retention::{Condition, Period, RetentionRule, StartEvent};
 use rightful_core::storemap::TableMap;
@@ -17,13 +18,18 @@ use std::time::Instant;
 
 /// Purge options.
 #[derive(Debug, Clone, Copy)]
-pub struct PurgeOptions {
+pub struct PurgeOptions<'a> {
     /// The day the periods are measured against.
     pub today: NaiveDate,
     /// Rows deleted per batch (per transaction).
     pub batch: usize,
     /// Count what would go, change nothing.
     pub dry_run: bool,
+    /// Only the tables of this purpose.
+    pub purpose: Option<&'a str>,
+    /// Subjects whose rows are kept whatever their age (a legal hold, a pending request): rows
+    /// whose identity columns hold one of these values are skipped and counted.
+    pub held: Option<&'a Identities>,
 }
 
 /// What the purge did (or would do) in one table.
@@ -43,6 +49,9 @@ pub struct TablePurge {
     pub longest_batch_ms: f64,
     /// Why the table was not purged on its own, when it was not.
     pub skipped: Option<String>,
+    /// Rows past their period kept because they are restricted (Art. 18) or their subject is
+    /// held (a legal hold, a pending request).
+    pub kept: u64,
 }
 
 /// Answers whether a condition holds for the subject of a row (e.g. "appears in orders").
@@ -87,7 +96,11 @@ impl Connector {
                 batches: 0,
                 longest_batch_ms: 0.0,
                 skipped: None,
+                kept: 0,
             };
+            if opts.purpose.is_some_and(|p| p != t.purpose.as_ref()) {
+                continue;
+            }
             let Some(rule) = self.table_rule(policy, t, opts.today) else {
                 if t.parent.is_some() {
                     out.skipped = Some("its rows go with their parent's".into());
@@ -158,7 +171,7 @@ impl Connector {
     ) -> Result<(), ConnectorError> {
         let mut conn = self.conn()?;
         let key_ty = self.col_type(&t.name, &t.key);
-        let condition = |binds: &mut Binds| {
+        let expired = |binds: &mut Binds| {
             let mut sql = format!(
                 "{col} IS NOT NULL AND {col} < {}",
                 self.dialect
@@ -175,6 +188,37 @@ impl Connector {
             }
             sql
         };
+        let exclusions = self.exclusions(t, opts);
+        let condition = |binds: &mut Binds| {
+            let mut sql = expired(binds);
+            sql.push_str(&exclusions(binds));
+            sql
+        };
+        // Rows past their period that stay (restricted, held) are counted for the report.
+        let count = |conn: &mut PooledConnection<Manager>,
+                     with: &dyn Fn(&mut Binds) -> String|
+         -> Result<u64, ConnectorError> {
+            let mut binds = Binds::new(self.dialect);
+            let sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {}",
+                self.dialect.json_object(&[("n".into(), "COUNT(*)".into())]),
+                self.q(&t.name),
+                with(&mut binds)
+            );
+            let docs = conn
+                .exec()
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))?;
+            Ok(docs
+                .first()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                .map_or(0, |v| super::json_u64(v.get("n"))))
+        };
+        if t.restrict.is_some() || opts.held.is_some() {
+            let all = count(&mut conn, &expired)?;
+            let purgeable = count(&mut conn, &condition)?;
+            out.kept += all.saturating_sub(purgeable);
+        }
         if opts.dry_run {
             let mut binds = Binds::new(self.dialect);
             let sql = format!(
@@ -193,16 +237,30 @@ impl Connector {
                 .map_or(0, |v| super::json_u64(v.get("n")));
             return Ok(());
         }
+        // Keyset cursor: each batch starts after the last key of the previous one, so the scan
+        // never walks again over the rows that stay (without it, a batch re-reads every kept row
+        // before the expired ones and a sweep grows quadratic).
+        let mut after: Option<Bind> = None;
         loop {
             let mut binds = Binds::new(self.dialect);
-            let sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {} ORDER BY {} LIMIT {}",
+            let mut sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {}",
                 self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
                 self.q(&t.name),
                 condition(&mut binds),
+            );
+            if let Some(a) = &after {
+                sql.push_str(&format!(
+                    " AND {} > {}",
+                    self.q(&t.key),
+                    binds.push(a.clone())
+                ));
+            }
+            sql.push_str(&format!(
+                " ORDER BY {} LIMIT {}",
                 self.q(&t.key),
                 opts.batch.max(1)
-            );
+            ));
             let keys: Vec<Bind> = conn
                 .exec()
                 .docs(&sql, &binds.values)
@@ -218,10 +276,51 @@ impl Connector {
                 return Ok(());
             }
             let n = keys.len();
+            after = keys.last().cloned();
             self.delete_batch(&mut conn, t, keys, out)?;
             if n < opts.batch.max(1) {
                 return Ok(());
             }
+        }
+    }
+
+    /// The SQL that leaves out restricted rows and held subjects (` AND …`, or empty).
+    fn exclusions<'o>(
+        &'o self,
+        t: &'o TableMap,
+        opts: PurgeOptions<'o>,
+    ) -> impl Fn(&mut Binds) -> String + 'o {
+        move |binds: &mut Binds| {
+            let mut sql = String::new();
+            if let Some(col) = &t.restrict {
+                sql.push_str(&format!(
+                    " AND ({c} IS NULL OR {c} <> {})",
+                    self.dialect.true_literal(),
+                    c = self.q(col)
+                ));
+            }
+            if let Some(held) = opts.held {
+                for (col, kind) in t.identities() {
+                    let Some(values) = held.get(kind).filter(|v| !v.is_empty()) else {
+                        continue;
+                    };
+                    let ty = self.col_type(&t.name, col);
+                    let marks: Vec<String> = values
+                        .iter()
+                        .filter_map(|v| super::text_to_bind(v, ty))
+                        .map(|b| binds.push(b))
+                        .collect();
+                    if marks.is_empty() {
+                        continue;
+                    }
+                    sql.push_str(&format!(
+                        " AND ({c} IS NULL OR {c} NOT IN ({}))",
+                        marks.join(", "),
+                        c = self.q(col)
+                    ));
+                }
+            }
+            sql
         }
     }
 
@@ -276,6 +375,7 @@ impl Connector {
                     binds.push(k.clone())
                 ));
             }
+            sql.push_str(&self.exclusions(t, opts)(&mut binds));
             sql.push_str(&format!(
                 " ORDER BY {} LIMIT {}",
                 self.q(&t.key),

@@ -1,0 +1,212 @@
+//! Retention sweeps (Art. 5(1)(e), checklist F1): in every store, the rows past the period the
+//! policy gives their data category are deleted in bounded batches ([`Connector::purge`]). A
+//! rule that depends on another purpose ("5 years for a customer, otherwise 3") is settled by
+//! searching the subject in every store. Rows that are restricted (Art. 18) or whose subject has
+//! a pending request (the request needs them) are skipped and counted. One store that fails does
+//! not stop the others; each store's outcome — counts per table and cut-off dates, never the
+//! data — is written to the audit trail. The server runs it on `[schedule] retention`; `rightful retention run` on demand.
+
+use crate::{Engine, EngineError};
+use chrono::{DateTime, Utc};
+use rightful_connectors::{Connector, ConnectorError, Identities, PurgeOptions, TablePurge};
+use rightful_core::audit::EntryContent;
+use rightful_core::lifecycle::Status;
+use rightful_core::retention::Condition;
+use std::collections::BTreeSet;
+
+/// What to sweep.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Count only, change nothing.
+    pub dry_run: bool,
+    /// Only this purpose.
+    pub purpose: Option<String>,
+    /// Only this store.
+    pub store: Option<String>,
+    /// Rows per batch (one short transaction each); 0 means the default (1,000).
+    pub batch: usize,
+}
+
+/// One store's outcome.
+#[derive(Debug, Clone)]
+pub struct StoreSweep {
+    /// Store name.
+    pub store: String,
+    /// Per table, or why the store could not be swept.
+    pub outcome: Result<Vec<TablePurge>, String>,
+}
+
+/// The identities of subjects whose requests are still open: their rows are needed.
+async fn held(engine: &Engine) -> Result<Identities, EngineError> {
+    let open: Vec<Status> = Status::ALL.into_iter().filter(|s| !s.is_final()).collect();
+    let emails = engine
+        .store
+        .run(move |c| {
+            let rows = rightful_store::models::request::list(
+                c,
+                &rightful_store::models::request::Filter {
+                    statuses: open,
+                    ..Default::default()
+                },
+            )?;
+            let mut out = BTreeSet::new();
+            for r in rows {
+                if let Some(s) = rightful_store::models::request::subject(c, &r.id)? {
+                    out.insert(s.email);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    let mut ids = Identities::new();
+    if !emails.is_empty() {
+        ids.insert("email".into(), emails);
+    }
+    Ok(ids)
+}
+
+/// Whether the subject of `ids` appears in (or is absent from) a purpose, searched in every store.
+fn resolve(engine: &Engine, cond: &Condition, ids: &Identities) -> Result<bool, ConnectorError> {
+    let (purpose, wanted) = match cond {
+        Condition::AppearsIn(p) => (p, true),
+        Condition::AbsentFrom(p) => (p, false),
+    };
+    for s in engine.stores.iter() {
+        if !s.map.tables.iter().any(|t| &t.purpose == purpose) {
+            continue;
+        }
+        let c = engine.connector(&s.map.name)?;
+        if c.discover(ids)?.hits.iter().any(|h| &h.purpose == purpose) {
+            return Ok(wanted);
+        }
+    }
+    Ok(!wanted)
+}
+
+/// Sweeps every store (or the one asked for); `progress` is told when each store starts and ends.
+pub async fn run(
+    engine: &Engine,
+    opts: &Options,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(&str, &str) + Sync),
+) -> Result<Vec<StoreSweep>, EngineError> {
+    if let Some(p) = &opts.purpose
+        && engine.policy.purpose(p).is_none()
+    {
+        return Err(EngineError::Io {
+            path: "--purpose".into(),
+            source: std::io::Error::other(format!("`{p}` is not a purpose of the policy")),
+        });
+    }
+    if let Some(s) = &opts.store
+        && !engine.stores.iter().any(|x| &x.map.name == s)
+    {
+        return Err(EngineError::Io {
+            path: "--store".into(),
+            source: std::io::Error::other(format!("`{s}` is not a configured store")),
+        });
+    }
+    let held = held(engine).await?;
+    let mut out = Vec::new();
+    for s in engine.stores.iter() {
+        if opts.store.as_ref().is_some_and(|only| only != &s.map.name) {
+            continue;
+        }
+        let name = s.map.name.clone();
+        progress(&name, "sweeping");
+        let (engine2, name2, held2, opts2) =
+            (engine.clone(), name.clone(), held.clone(), opts.clone());
+        let today = now.date_naive();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let c: std::sync::Arc<Connector> = engine2.connector(&name2)?;
+            let resolver_engine = engine2.clone();
+            let mut resolver =
+                move |cond: &Condition, ids: &Identities| resolve(&resolver_engine, cond, ids);
+            c.purge(
+                &engine2.policy,
+                PurgeOptions {
+                    today,
+                    batch: if opts2.batch == 0 { 1000 } else { opts2.batch },
+                    dry_run: opts2.dry_run,
+                    purpose: opts2.purpose.as_deref(),
+                    held: Some(&held2),
+                },
+                &mut resolver,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Io {
+            path: name.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+        .map_err(|e| e.to_string());
+        progress(&name, if outcome.is_ok() { "done" } else { "failed" });
+        out.push(StoreSweep {
+            store: name,
+            outcome,
+        });
+    }
+    record(engine, opts, &out, now).await?;
+    Ok(out)
+}
+
+/// The audit entries of a run (one per store), and the processors' notices.
+async fn record(
+    engine: &Engine,
+    opts: &Options,
+    sweeps: &[StoreSweep],
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let mut entries = Vec::new();
+    let mut purged_purposes = BTreeSet::new();
+    for s in sweeps {
+        let details = match &s.outcome {
+            Ok(tables) => {
+                for t in tables.iter().filter(|t| t.rows > 0) {
+                    if let Some(tm) = engine
+                        .stores
+                        .iter()
+                        .find(|x| x.map.name == s.store)
+                        .and_then(|x| x.map.table(&t.table))
+                    {
+                        purged_purposes.insert(tm.purpose.clone());
+                    }
+                }
+                serde_json::json!({
+                    "dry_run": opts.dry_run,
+                    "tables": tables.iter().map(|t| serde_json::json!({
+                        "table": t.table, "rows": t.rows, "children": t.children, "kept": t.kept,
+                        "cutoffs": t.cutoffs.iter().map(|(e, d)| serde_json::json!({"event": e, "before_or_on": d})).collect::<Vec<_>>(),
+                        "batches": t.batches, "longest_batch_ms": t.longest_batch_ms, "skipped": t.skipped,
+                    })).collect::<Vec<_>>(),
+                })
+            }
+            Err(e) => serde_json::json!({"dry_run": opts.dry_run, "error": e}),
+        };
+        entries.push(EntryContent {
+            at: now,
+            actor: "system".into(),
+            action: if opts.dry_run {
+                "retention.dry_run".into()
+            } else {
+                "retention.swept".into()
+            },
+            target: s.store.clone(),
+            reason: "Art. 5(1)(e): storage limitation".into(),
+            details,
+        });
+    }
+    if !entries.is_empty() {
+        engine
+            .store
+            .run(move |c| rightful_store::models::audit::append(c, entries))
+            .await?;
+    }
+    if !opts.dry_run && !purged_purposes.is_empty() {
+        // Art. 19 for sweeps: the processors of these purposes hold copies of what went. Their
+        // notification records belong to a request, which a sweep is not: until processors
+        // accept sweep notices, the purposes are logged for the DPO (see docs/RETENTION.md).
+        tracing::info!(purposes = ?purged_purposes, "retention sweep purged data that processors may hold");
+    }
+    Ok(())
+}

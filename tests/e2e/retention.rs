@@ -1,0 +1,221 @@
+//! Retention sweeps over the demo site's three real stores (F1).
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use rightful_engine::retention::{Options, StoreSweep, run};
+use rightful_tests::{DemoSite, TestApp};
+use std::collections::BTreeMap;
+
+fn counts(sweeps: &[StoreSweep]) -> BTreeMap<String, (u64, u64)> {
+    sweeps
+        .iter()
+        .flat_map(|s| {
+            s.outcome
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(move |t| (format!("{}.{}", s.store, t.table), (t.rows, t.kept)))
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn f1_a_dry_run_predicts_the_sweep_exactly_a_second_run_purges_nothing_and_pending_requests_keep_their_rows()
+ {
+    let Some(site) = DemoSite::new(300) else {
+        return;
+    };
+    let urls = site.urls.clone();
+    let app = TestApp::with(true, move |s| s.stores.urls = urls).unwrap();
+    // Subject 25 unsubscribed from the commercial newsletter years ago: its row is past its
+    // period, but a pending request of theirs needs it.
+    let pending = rightful_engine::intake::submit(
+        &app.engine,
+        rightful_tests::submission("access", "user25@example.test"),
+        "web",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let dry = run(
+        &app.engine,
+        &Options {
+            dry_run: true,
+            batch: 50,
+            ..Default::default()
+        },
+        now,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let predicted = counts(&dry);
+    assert!(
+        predicted["logs.access_log"].0 > 0
+            && predicted["shop.orders"].0 > 0
+            && predicted["cms.inquiries"].0 > 0,
+        "{predicted:?}"
+    );
+    assert_eq!(
+        predicted["cms.commercial_newsletter"].1, 1,
+        "the pending request's row is kept and counted"
+    );
+    let real = run(
+        &app.engine,
+        &Options {
+            batch: 50,
+            ..Default::default()
+        },
+        now,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    // The rows past their period, table by table (child rows deleted with their parents are
+    // counted by the real run only).
+    assert_eq!(
+        counts(&real),
+        predicted,
+        "a dry run predicts the real run exactly"
+    );
+    let children: u64 = real
+        .iter()
+        .flat_map(|s| {
+            s.outcome
+                .as_ref()
+                .unwrap()
+                .iter()
+                .flat_map(|t| t.children.iter().map(|c| c.1))
+        })
+        .sum();
+    assert!(
+        children > 0,
+        "order lines, invoices, deliveries and consent records go with their parents"
+    );
+    let longest = real
+        .iter()
+        .flat_map(|s| s.outcome.as_ref().unwrap().iter().map(|t| t.batches))
+        .max()
+        .unwrap();
+    assert!(longest > 1, "deleted in several bounded batches");
+    let again = run(
+        &app.engine,
+        &Options {
+            batch: 50,
+            ..Default::default()
+        },
+        now,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        counts(&again).values().all(|(rows, _)| *rows == 0),
+        "{:?}",
+        counts(&again)
+    );
+    // The pending request's subject is still there; each run is in the audit trail per store,
+    // with counts and cut-offs and no personal data.
+    let mut ids = rightful_connectors::Identities::new();
+    ids.insert("email".into(), ["user25@example.test".to_owned()].into());
+    let cms = app.engine.connector("cms").unwrap();
+    assert!(
+        cms.discover(&ids)
+            .unwrap()
+            .hits
+            .iter()
+            .any(|h| h.table == "commercial_newsletter")
+    );
+    let trail = app.trail();
+    let swept: Vec<_> = trail
+        .iter()
+        .filter(|e| e.content.action == "retention.swept")
+        .collect();
+    assert_eq!(swept.len(), 6, "two real runs × three stores");
+    assert!(
+        trail
+            .iter()
+            .filter(|e| e.content.action == "retention.dry_run")
+            .count()
+            == 3
+    );
+    assert!(swept[0].content.details["tables"][0]["cutoffs"].is_array());
+    assert!(
+        !format!("{trail:?}").contains("user25"),
+        "no personal data in the trail"
+    );
+    drop(pending);
+}
+
+#[actix_web::test]
+async fn f1_a_store_that_is_down_is_reported_and_the_others_are_swept() {
+    let Some(site) = DemoSite::new(100) else {
+        return;
+    };
+    let mut urls = site.urls.clone();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    urls.insert(
+        "cms".into(),
+        format!("mysql://root@127.0.0.1:{port}/nowhere"),
+    );
+    let app = TestApp::with(true, move |s| s.stores.urls = urls).unwrap();
+    let sweeps = run(
+        &app.engine,
+        &Options::default(),
+        chrono::Utc::now(),
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let by: BTreeMap<&str, &StoreSweep> = sweeps.iter().map(|s| (s.store.as_str(), s)).collect();
+    let err = by["cms"].outcome.as_ref().unwrap_err();
+    assert!(err.contains("cms") && err.contains("unreachable"), "{err}");
+    assert!(
+        by["shop"]
+            .outcome
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|t| t.rows > 0)
+    );
+    assert!(
+        by["logs"]
+            .outcome
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|t| t.rows > 0)
+    );
+    assert!(
+        app.trail()
+            .iter()
+            .any(|e| e.content.action == "retention.swept"
+                && e.content.target == "cms"
+                && e.content.details["error"].is_string())
+    );
+}
+
+#[actix_web::test]
+async fn options_naming_an_unknown_purpose_or_store_are_refused() {
+    let app = TestApp::new(false).unwrap();
+    for opts in [
+        Options {
+            purpose: Some("nope".into()),
+            ..Default::default()
+        },
+        Options {
+            store: Some("nowhere".into()),
+            ..Default::default()
+        },
+    ] {
+        assert!(
+            run(&app.engine, &opts, chrono::Utc::now(), &|_, _| {})
+                .await
+                .is_err()
+        );
+    }
+}
