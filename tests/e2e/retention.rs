@@ -36,6 +36,16 @@ async fn f1_a_dry_run_predicts_the_sweep_exactly_a_second_run_purges_nothing_and
     )
     .await
     .unwrap();
+    // Customer 60's orders ended in 2015: past their ten years, but a pending request of theirs
+    // needs them; they are held through the order's link to the customer.
+    let customer = rightful_engine::intake::submit(
+        &app.engine,
+        rightful_tests::submission("access", "user60@example.test"),
+        "web",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     let now = chrono::Utc::now();
     let dry = run(
         &app.engine,
@@ -59,6 +69,10 @@ async fn f1_a_dry_run_predicts_the_sweep_exactly_a_second_run_purges_nothing_and
     assert_eq!(
         predicted["cms.commercial_newsletter"].1, 1,
         "the pending request's row is kept and counted"
+    );
+    assert_eq!(
+        predicted["shop.orders"].1, 3,
+        "the customer's three orders are kept"
     );
     let real = run(
         &app.engine,
@@ -144,7 +158,14 @@ async fn f1_a_dry_run_predicts_the_sweep_exactly_a_second_run_purges_nothing_and
         !format!("{trail:?}").contains("user25"),
         "no personal data in the trail"
     );
-    drop(pending);
+    // Art. 19: the processors of the purposes purged were told (manual tasks here).
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.content.action == "processor.notified"
+                && e.content.target.starts_with("retention:"))
+    );
+    drop((pending, customer));
 }
 
 #[actix_web::test]

@@ -356,6 +356,61 @@ pub async fn notify(
     notice: &Notice,
     today: NaiveDate,
 ) -> Result<Vec<Notification>, EngineError> {
+    let rows = deliver_all(processors, notice, today).await?;
+    let stored = rows.clone();
+    let audit = audit_entries(&rows);
+    engine
+        .store
+        .run(move |c| {
+            c.transaction(|c| {
+                rightful_store::models::notification::insert(c, &stored)?;
+                rightful_store::models::audit::append(c, audit)?;
+                Ok::<_, rightful_store::StoreError>(())
+            })
+        })
+        .await?;
+    Ok(rows)
+}
+
+/// Notifies the processors of a retention sweep (no request: the outcomes go to the audit trail
+/// only). Returns the outcomes.
+pub async fn notify_sweep(
+    engine: &crate::Engine,
+    processors: &[Processor],
+    notice: &Notice,
+    today: NaiveDate,
+) -> Result<Vec<Notification>, EngineError> {
+    let rows = deliver_all(processors, notice, today).await?;
+    let audit = audit_entries(&rows);
+    if !audit.is_empty() {
+        engine
+            .store
+            .run(move |c| rightful_store::models::audit::append(c, audit))
+            .await?;
+    }
+    Ok(rows)
+}
+
+fn audit_entries(rows: &[Notification]) -> Vec<EntryContent> {
+    rows.iter()
+        .map(|r| EntryContent {
+            at: Utc::now(),
+            actor: "system".into(),
+            action: "processor.notified".into(),
+            target: r.request_id.clone(),
+            reason: format!("Art. 19: {}", r.event),
+            details: serde_json::json!({"recipient": r.recipient, "channel": r.channel, "status": r.status, "attempts": r.attempts}),
+        })
+        .collect()
+}
+
+/// Delivers the notice to every processor of the purposes concerned (webhook with retries, or a
+/// manual task); records nothing.
+async fn deliver_all(
+    processors: &[Processor],
+    notice: &Notice,
+    today: NaiveDate,
+) -> Result<Vec<Notification>, EngineError> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -414,27 +469,5 @@ pub async fn notify(
             updated_at: Utc::now().naive_utc(),
         });
     }
-    let audit: Vec<EntryContent> = rows
-        .iter()
-        .map(|r| EntryContent {
-            at: Utc::now(),
-            actor: "system".into(),
-            action: "processor.notified".into(),
-            target: r.request_id.clone(),
-            reason: format!("Art. 19: {}", r.event),
-            details: serde_json::json!({"recipient": r.recipient, "channel": r.channel, "status": r.status, "attempts": r.attempts}),
-        })
-        .collect();
-    let stored = rows.clone();
-    engine
-        .store
-        .run(move |c| {
-            c.transaction(|c| {
-                rightful_store::models::notification::insert(c, &stored)?;
-                rightful_store::models::audit::append(c, audit)?;
-                Ok::<_, rightful_store::StoreError>(())
-            })
-        })
-        .await?;
     Ok(rows)
 }

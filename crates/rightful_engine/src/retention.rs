@@ -4,7 +4,8 @@
 //! searching the subject in every store. Rows that are restricted (Art. 18) or whose subject has
 //! a pending request (the request needs them) are skipped and counted. One store that fails does
 //! not stop the others; each store's outcome — counts per table and cut-off dates, never the
-//! data — is written to the audit trail. The server runs it on `[schedule] retention`; `rightful retention run` on demand.
+//! data — is written to the audit trail, and the processors of the purposes purged are told
+//! (Art. 19). The server runs it on `[schedule] retention`; `rightful retention run` on demand.
 
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Utc};
@@ -59,10 +60,31 @@ async fn held(engine: &Engine) -> Result<Identities, EngineError> {
         })
         .await?;
     let mut ids = Identities::new();
-    if !emails.is_empty() {
-        ids.insert("email".into(), emails);
+    if emails.is_empty() {
+        return Ok(ids);
     }
-    Ok(ids)
+    ids.insert("email".into(), emails);
+    // The same subjects under their other identities (a customer id), found in every store.
+    let engine2 = engine.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut all = ids.clone();
+        for s in engine2.stores.iter() {
+            if let Ok(c) = engine2.connector(&s.map.name)
+                && let Ok(f) = c.discover(&ids)
+            {
+                for (k, v) in f.identities {
+                    all.entry(k).or_default().extend(v);
+                }
+            }
+        }
+        all
+    })
+    .await
+    .map_err(|e| EngineError::Io {
+        path: "held subjects".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(found)
 }
 
 /// Whether the subject of `ids` appears in (or is absent from) a purpose, searched in every store.
@@ -203,10 +225,22 @@ async fn record(
             .await?;
     }
     if !opts.dry_run && !purged_purposes.is_empty() {
-        // Art. 19 for sweeps: the processors of these purposes hold copies of what went. Their
-        // notification records belong to a request, which a sweep is not: until processors
-        // accept sweep notices, the purposes are logged for the DPO (see docs/RETENTION.md).
-        tracing::info!(purposes = ?purged_purposes, "retention sweep purged data that processors may hold");
+        // Art. 19: the processors of the purposes purged hold copies of what went; they are told
+        // which purposes and up to which dates (no subject: a sweep concerns everyone past the
+        // period). Outcomes go to the audit trail.
+        let notice = crate::processors::Notice {
+            request_id: format!("retention:{}", now.format("%Y-%m-%dT%H:%M:%SZ")),
+            event: crate::processors::Event::Erasure,
+            purposes: purged_purposes,
+            subject: Identities::new(),
+            rectified: Default::default(),
+        };
+        if let Err(e) =
+            crate::processors::notify_sweep(engine, &engine.processors, &notice, now.date_naive())
+                .await
+        {
+            tracing::error!(error = %e, "processors not told of the retention sweep");
+        }
     }
     Ok(())
 }

@@ -300,6 +300,29 @@ impl Connector {
                 ));
             }
             if let Some(held) = opts.held {
+                // Through the parent link: an order of a held customer stays.
+                let via_parent = t.parent.as_ref().and_then(|p| {
+                    let parent = self.map.table(&p.table)?;
+                    let kind = parent.column(&parent.key)?.identity.clone()?;
+                    Some((p.column.clone(), kind, p.table.clone(), parent.key.clone()))
+                });
+                if let Some((col, kind, ptable, pkey)) = via_parent
+                    && let Some(values) = held.get(&kind).filter(|v| !v.is_empty())
+                {
+                    let ty = self.col_type(&ptable, &pkey);
+                    let marks: Vec<String> = values
+                        .iter()
+                        .filter_map(|v| super::text_to_bind(v, ty))
+                        .map(|b| binds.push(b))
+                        .collect();
+                    if !marks.is_empty() {
+                        sql.push_str(&format!(
+                            " AND ({c} IS NULL OR {c} NOT IN ({}))",
+                            marks.join(", "),
+                            c = self.q(&col)
+                        ));
+                    }
+                }
                 for (col, kind) in t.identities() {
                     let Some(values) = held.get(kind).filter(|v| !v.is_empty()) else {
                         continue;
