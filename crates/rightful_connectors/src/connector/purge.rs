@@ -219,24 +219,6 @@ impl Connector {
             let purgeable = count(&mut conn, &condition)?;
             out.kept += all.saturating_sub(purgeable);
         }
-        if opts.dry_run {
-            let mut binds = Binds::new(self.dialect);
-            let sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {}",
-                self.dialect.json_object(&[("n".into(), "COUNT(*)".into())]),
-                self.q(&t.name),
-                condition(&mut binds)
-            );
-            let docs = conn
-                .exec()
-                .docs(&sql, &binds.values)
-                .map_err(self.query_err(&t.name))?;
-            out.rows += docs
-                .first()
-                .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                .map_or(0, |v| super::json_u64(v.get("n")));
-            return Ok(());
-        }
         // Keyset cursor: each batch starts after the last key of the previous one, so the scan
         // never walks again over the rows that stay (without it, a batch re-reads every kept row
         // before the expired ones and a sweep grows quadratic).
@@ -277,7 +259,11 @@ impl Connector {
             }
             let n = keys.len();
             after = keys.last().cloned();
-            self.delete_batch(&mut conn, t, keys, out)?;
+            if opts.dry_run {
+                self.count_batch(&mut conn, t, keys, out)?;
+            } else {
+                self.delete_batch(&mut conn, t, keys, out)?;
+            }
             if n < opts.batch.max(1) {
                 return Ok(());
             }
@@ -442,10 +428,12 @@ impl Connector {
                     expired.push(key);
                 }
             }
-            if opts.dry_run {
-                out.rows += expired.len() as u64;
-            } else if !expired.is_empty() {
-                self.delete_batch(&mut conn, t, expired, out)?;
+            if !expired.is_empty() {
+                if opts.dry_run {
+                    self.count_batch(&mut conn, t, expired, out)?;
+                } else {
+                    self.delete_batch(&mut conn, t, expired, out)?;
+                }
             }
             if page < opts.batch.max(1) {
                 return Ok(());
@@ -475,6 +463,66 @@ impl Connector {
         out.longest_batch_ms = out
             .longest_batch_ms
             .max(started.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
+    }
+
+    /// A dry run's batch: the rows and the child rows that would go with them, counted.
+    fn count_batch(
+        &self,
+        conn: &mut super::PooledConnection<crate::sql::Manager>,
+        t: &TableMap,
+        keys: Vec<Bind>,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        let mut children: Vec<(String, u64)> = Vec::new();
+        out.rows += keys.len() as u64;
+        self.count_subtree(conn.exec(), t, &keys, &mut children)?;
+        for (table, rows) in children {
+            match out.children.iter_mut().find(|(t, _)| *t == table) {
+                Some(slot) => slot.1 += rows,
+                None => out.children.push((table, rows)),
+            }
+        }
+        Ok(())
+    }
+
+    fn count_subtree(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        keys: &[Bind],
+        counted: &mut Vec<(String, u64)>,
+    ) -> Result<(), ConnectorError> {
+        for child in self.map.children(&t.name) {
+            let Some(link) = &child.parent else { continue };
+            let child_ty = self.col_type(&child.name, &child.key);
+            let mut binds = Binds::new(self.dialect);
+            let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+            let sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {} IN ({})",
+                self.dialect
+                    .json_object(&[("k".into(), self.q(&child.key))]),
+                self.q(&child.name),
+                self.q(&link.column),
+                ph.join(", ")
+            );
+            let child_keys: Vec<Bind> = c
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&child.name))?
+                .iter()
+                .filter_map(|d| {
+                    serde_json::from_str::<Value>(d)
+                        .ok()
+                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
+                })
+                .collect::<BTreeSet<Bind>>()
+                .into_iter()
+                .collect();
+            if !child_keys.is_empty() {
+                self.count_subtree(c, child, &child_keys, counted)?;
+                counted.push((child.name.clone(), child_keys.len() as u64));
+            }
+        }
         Ok(())
     }
 
