@@ -353,6 +353,8 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
             "/v1/audit",
             "/v1/audit/verify",
             "/v1/auth/token",
+            "/v1/holds",
+            "/v1/holds/{id}",
             "/v1/register",
             "/v1/requests",
             "/v1/requests/{id}",

@@ -240,3 +240,78 @@ async fn options_naming_an_unknown_purpose_or_store_are_refused() {
         );
     }
 }
+
+#[actix_web::test]
+async fn f1_a_legal_hold_keeps_a_subjects_expired_records_until_it_is_released() {
+    use actix_web::test as atest;
+    let Some(site) = DemoSite::new(100) else {
+        return;
+    };
+    let urls = site.urls.clone();
+    let app = TestApp::with(true, move |s| s.stores.urls = urls).unwrap();
+    let svc = service!(app);
+    let bearer = crate::requests::dpo_bearer(&app, &svc).await;
+    let hold = |body: serde_json::Value| {
+        atest::TestRequest::post()
+            .uri("/v1/holds")
+            .insert_header(("Authorization", bearer.clone()))
+            .set_json(body)
+    };
+    assert_eq!(
+        crate::call(
+            &svc,
+            hold(serde_json::json!({"identity": "shoe_size", "value": "44", "reason": "x"}))
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(crate::call(&svc, hold(serde_json::json!({"identity": "email", "value": "user40@example.test", "reason": ""}))).await.0, 400);
+    // Subject 40's blog comment was published years ago: past its period.
+    let (status, placed) = crate::call(&svc, hold(serde_json::json!({"identity": "email", "value": "User40@example.test", "reason": "Claim 2026-17 before the commercial court"}))).await;
+    assert_eq!(status, 201);
+    let dry = |app: &TestApp| {
+        let engine = app.engine.clone();
+        async move {
+            counts(
+                &run(
+                    &engine,
+                    &Options {
+                        dry_run: true,
+                        ..Default::default()
+                    },
+                    chrono::Utc::now(),
+                    &|_, _| {},
+                )
+                .await
+                .unwrap(),
+            )
+        }
+    };
+    assert_eq!(dry(&app).await["cms.blog_comments"].1, 1, "held");
+    let (_, list) = crate::call(
+        &svc,
+        atest::TestRequest::get()
+            .uri("/v1/holds")
+            .insert_header(("Authorization", bearer.clone())),
+    )
+    .await;
+    assert_eq!(list["holds"][0]["value"], "user40@example.test");
+    let id = placed["id"].as_str().unwrap();
+    let release = atest::TestRequest::delete()
+        .uri(&format!("/v1/holds/{id}"))
+        .insert_header(("Authorization", bearer.clone()));
+    assert_eq!(crate::call(&svc, release).await.0, 204);
+    assert_eq!(dry(&app).await["cms.blog_comments"].1, 0, "released");
+    let again = atest::TestRequest::delete()
+        .uri(&format!("/v1/holds/{id}"))
+        .insert_header(("Authorization", bearer.clone()));
+    assert_eq!(crate::call(&svc, again).await.0, 404);
+    let actions: Vec<String> = app
+        .trail()
+        .into_iter()
+        .map(|e| e.content.action)
+        .filter(|a| a.starts_with("hold."))
+        .collect();
+    assert_eq!(actions, ["hold.placed", "hold.released"]);
+}

@@ -94,6 +94,9 @@ impl Modify for Security {
         crate::handlers::requests::documents::get_document,
         crate::handlers::requests::documents::post_check,
         crate::handlers::suppressions::post_check,
+        crate::handlers::holds::list_holds,
+        crate::handlers::holds::post_hold,
+        crate::handlers::holds::delete_hold,
     ),
     components(schemas(
         crate::error::ErrorBody,

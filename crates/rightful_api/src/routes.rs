@@ -2,7 +2,7 @@
 
 use crate::auth::Public;
 use crate::error::ApiError;
-use crate::handlers::{audit, auth, health, jwks, register, requests, suppressions};
+use crate::handlers::{audit, auth, health, holds, jwks, register, requests, suppressions};
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{HttpRequest, web};
 use rightful_engine::Engine;
@@ -73,6 +73,9 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                         "/v1/requests/{id}/directives",
                         web::get().to(requests::directives::get_directives),
                     )
+                    .route("/v1/holds", web::get().to(holds::list_holds))
+                    .route("/v1/holds", web::post().to(holds::post_hold))
+                    .route("/v1/holds/{id}", web::delete().to(holds::delete_hold))
                     .route(
                         "/v1/suppressions/check",
                         web::post().to(suppressions::post_check),

@@ -37,9 +37,153 @@ pub struct StoreSweep {
     pub outcome: Result<Vec<TablePurge>, String>,
 }
 
-/// The identities of subjects whose requests are still open: their rows are needed.
+/// A legal hold as the DPO sees it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HoldView {
+    /// Its id.
+    pub id: String,
+    /// The identity kind.
+    pub kind: String,
+    /// The identity value.
+    pub value: String,
+    /// Why.
+    pub reason: String,
+    /// Who placed it, when.
+    pub created_by: String,
+    /// When.
+    pub created_at: chrono::NaiveDateTime,
+    /// When it was released, if it was.
+    pub released_at: Option<chrono::NaiveDateTime>,
+}
+
+/// Places a legal hold on a subject (by one of the identity kinds the store maps know): their
+/// records are kept whatever their age until it is released.
+pub async fn place_hold(
+    engine: &Engine,
+    kind: &str,
+    value: &str,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<String, crate::intake::IntakeError> {
+    use crate::intake::IntakeError;
+    let kinds: BTreeSet<String> = engine
+        .stores
+        .iter()
+        .flat_map(|s| s.map.tables.iter())
+        .flat_map(|t| t.columns.iter().filter_map(|c| c.identity.clone()))
+        .collect();
+    if !kinds.contains(kind) {
+        return Err(IntakeError::Invalid(format!(
+            "`{kind}` is not an identity the stores know: {}",
+            kinds.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let value = if kind == "email" {
+        rightful_core::intake::SubjectEmail::parse(value)
+            .map_err(IntakeError::Invalid)?
+            .as_ref()
+            .to_owned()
+    } else {
+        value.trim().to_owned()
+    };
+    if value.is_empty() || value.len() > 254 || reason.trim().is_empty() || reason.len() > 500 {
+        return Err(IntakeError::Invalid(
+            "a hold needs a value and its reason (at most 500 characters)".into(),
+        ));
+    }
+    let hold = rightful_store::models::hold::Hold {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: kind.to_owned(),
+        value,
+        reason: reason.to_owned(),
+        created_by: actor.to_owned(),
+        created_at: now.naive_utc(),
+        released_at: None,
+        released_by: None,
+    };
+    let id = hold.id.clone();
+    let entry = EntryContent {
+        at: now,
+        actor: actor.to_owned(),
+        action: "hold.placed".into(),
+        target: hold.id.clone(),
+        reason: reason.to_owned(),
+        details: serde_json::json!({"kind": kind}),
+    };
+    engine
+        .store
+        .run(move |c| {
+            rightful_store::models::hold::place(c, &hold)?;
+            rightful_store::models::audit::append(c, vec![entry])?;
+            Ok(())
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Releases a hold.
+pub async fn release_hold(
+    engine: &Engine,
+    id: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), crate::intake::IntakeError> {
+    let (id, actor) = (id.to_owned(), actor.to_owned());
+    let released = engine
+        .store
+        .run(move |c| {
+            if !rightful_store::models::hold::release(c, &id, &actor, now.naive_utc())? {
+                return Ok(false);
+            }
+            rightful_store::models::audit::append(
+                c,
+                vec![EntryContent {
+                    at: now,
+                    actor: actor.clone(),
+                    action: "hold.released".into(),
+                    target: id.clone(),
+                    reason: String::new(),
+                    details: serde_json::json!({}),
+                }],
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if released {
+        Ok(())
+    } else {
+        Err(crate::intake::IntakeError::NotFound)
+    }
+}
+
+/// Every hold, newest first.
+pub async fn holds(engine: &Engine) -> Result<Vec<HoldView>, EngineError> {
+    Ok(engine
+        .store
+        .run(rightful_store::models::hold::list)
+        .await?
+        .into_iter()
+        .map(|h| HoldView {
+            id: h.id,
+            kind: h.kind,
+            value: h.value,
+            reason: h.reason,
+            created_by: h.created_by,
+            created_at: h.created_at,
+            released_at: h.released_at,
+        })
+        .collect())
+}
+
+/// The identities of subjects whose records must stay: open requests need them, legal holds keep
+/// them.
 async fn held(engine: &Engine) -> Result<Identities, EngineError> {
     let open: Vec<Status> = Status::ALL.into_iter().filter(|s| !s.is_final()).collect();
+    let holds = engine
+        .store
+        .run(rightful_store::models::hold::active)
+        .await?;
     let emails = engine
         .store
         .run(move |c| {
@@ -60,10 +204,15 @@ async fn held(engine: &Engine) -> Result<Identities, EngineError> {
         })
         .await?;
     let mut ids = Identities::new();
-    if emails.is_empty() {
+    if !emails.is_empty() {
+        ids.insert("email".into(), emails);
+    }
+    for h in holds {
+        ids.entry(h.kind).or_default().insert(h.value);
+    }
+    if ids.is_empty() {
         return Ok(ids);
     }
-    ids.insert("email".into(), emails);
     // The same subjects under their other identities (a customer id), found in every store.
     let engine2 = engine.clone();
     let found = tokio::task::spawn_blocking(move || {

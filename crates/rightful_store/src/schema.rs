@@ -301,6 +301,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Legal holds: a subject's records kept whatever their age.
+    legal_holds (id) {
+        /// UUID.
+        id -> Text,
+        /// The identity kind (email, customer_id, …).
+        kind -> Text,
+        /// Its value.
+        value -> Text,
+        /// Why (the claim, the investigation).
+        reason -> Text,
+        /// Who placed it.
+        created_by -> Text,
+        /// When.
+        created_at -> Timestamp,
+        /// When it was released.
+        released_at -> Nullable<Timestamp>,
+        /// Who released it.
+        released_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));

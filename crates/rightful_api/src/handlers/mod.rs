@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod holds;
 pub mod jwks;
 pub mod register;
 pub mod requests;

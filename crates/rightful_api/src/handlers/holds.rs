@@ -1,0 +1,66 @@
+//! Legal holds (role `dpo`): `GET /v1/holds`, `POST /v1/holds`, `DELETE /v1/holds/{id}`. A held
+//! subject's records are kept by the retention sweeps whatever their age.
+
+use crate::auth::{Auth, Dpo};
+use crate::error::ApiError;
+use actix_web::{HttpResponse, web};
+use rightful_engine::Engine;
+use serde::Deserialize;
+
+/// A new hold.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHold {
+    /// The identity kind: email, customer_id, ip_address, …
+    pub identity: String,
+    /// Its value.
+    pub value: String,
+    /// Why (the claim, the investigation).
+    pub reason: String,
+}
+
+/// Every hold, newest first.
+#[utoipa::path(get, path = "/v1/holds", tag = "dpo",
+    responses((status = 200, description = "`{\"holds\": [...]}`"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_holds(engine: web::Data<Engine>, _: Auth<Dpo>) -> Result<HttpResponse, ApiError> {
+    let holds = rightful_engine::retention::holds(&engine).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"holds": holds})))
+}
+
+/// Places a hold: 201 with its id.
+#[utoipa::path(post, path = "/v1/holds", tag = "dpo", request_body = NewHold,
+    responses((status = 201, description = "`{\"id\": …}`"), (status = 400, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn post_hold(
+    engine: web::Data<Engine>,
+    body: web::Json<NewHold>,
+    auth: Auth<Dpo>,
+) -> Result<HttpResponse, ApiError> {
+    let id = rightful_engine::retention::place_hold(
+        &engine,
+        &body.identity,
+        &body.value,
+        &body.reason,
+        &auth.actor(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"id": id})))
+}
+
+/// Releases a hold: 204.
+#[utoipa::path(delete, path = "/v1/holds/{id}", tag = "dpo",
+    params(("id" = String, Path, description = "The hold")),
+    responses((status = 204, description = "Released"), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_hold(
+    engine: web::Data<Engine>,
+    path: web::Path<String>,
+    auth: Auth<Dpo>,
+) -> Result<HttpResponse, ApiError> {
+    let id = super::requests::request_id(&path)?;
+    rightful_engine::retention::release_hold(&engine, &id, &auth.actor(), chrono::Utc::now())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
