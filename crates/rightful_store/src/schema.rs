@@ -430,6 +430,19 @@ pub const TABLES: &[(&str, &[&str])] = &[
         &["purpose", "subject_hash", "request_id", "created_at"],
     ),
     (
+        "legal_holds",
+        &[
+            "id",
+            "kind",
+            "value",
+            "reason",
+            "created_by",
+            "created_at",
+            "released_at",
+            "released_by",
+        ],
+    ),
+    (
         "executions",
         &[
             "request_id",
