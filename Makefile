@@ -80,3 +80,4 @@ bench:
 	rm -rf target/bench-data
 	./target/release/rightful requests bench --type access --count $(or $(BENCH_COUNT),200) --first 3 --step 7 --data-dir target/bench-data
 	./target/release/rightful requests bench --type erasure --count $(or $(BENCH_COUNT),200) --first 5 --step 7 --data-dir target/bench-data
+	./target/release/rightful retention bench --rows $(or $(BENCH_ROWS),10000000)

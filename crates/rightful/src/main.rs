@@ -221,6 +221,20 @@ enum RetentionCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Benchmarks the sweep against one raw DELETE on PostgreSQL (`make bench`): creates two
+    /// throwaway databases through `--admin-url`, fills them with `--rows` log rows (half past the
+    /// twelve months), sweeps one, DELETEs in the other, drops both.
+    Bench {
+        /// Rows of access log.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Rows per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// A PostgreSQL database to connect to for creating the two benchmark databases.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        admin_url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -446,6 +460,35 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
                 batch,
             };
             retention_run(s, &opts)
+        }
+        Command::Retention {
+            command:
+                RetentionCommand::Bench {
+                    rows,
+                    batch,
+                    admin_url,
+                },
+        } => {
+            let s = settings(config, None, None)?;
+            let engine = Engine::open(s)?;
+            out!("filling two databases with {rows} log rows…");
+            let r = rightful_engine::retention::bench(&engine, &admin_url, rows, batch)?;
+            out!(
+                "sweep: {} of {} rows in {:.1} s ({:.0} rows/s), {} batches of {batch}, longest batch {:.1} ms",
+                r.expired,
+                r.rows,
+                r.sweep_secs,
+                r.expired as f64 / r.sweep_secs,
+                r.batches,
+                r.longest_batch_ms
+            );
+            out!(
+                "raw DELETE: {:.1} s ({:.0} rows/s) in one statement; sweep/raw rows per second: {:.2}",
+                r.raw_secs,
+                r.expired as f64 / r.raw_secs,
+                (r.expired as f64 / r.sweep_secs) / (r.expired as f64 / r.raw_secs)
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Requests {
             command:

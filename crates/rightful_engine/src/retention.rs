@@ -393,3 +393,118 @@ async fn record(
     }
     Ok(())
 }
+
+/// What the retention benchmark measured.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Rows in the table.
+    pub rows: u64,
+    /// Rows past their period.
+    pub expired: u64,
+    /// The sweep: seconds, batches and its longest batch in milliseconds.
+    pub sweep_secs: f64,
+    /// Batches the sweep ran.
+    pub batches: u64,
+    /// The longest batch.
+    pub longest_batch_ms: f64,
+    /// One raw `DELETE … WHERE ts <= cutoff` on a copy of the same data, in seconds.
+    pub raw_secs: f64,
+}
+
+/// The `make bench` benchmark of the sweep (issue 6): `rows` access-log rows, half of them past
+/// the logs' twelve months, in two fresh PostgreSQL databases created through `admin_url`; the
+/// sweep runs on one (batches of `batch` rows), a single raw `DELETE` on the other; both are
+/// dropped afterwards.
+pub fn bench(
+    engine: &Engine,
+    admin_url: &str,
+    rows: u64,
+    batch: usize,
+) -> Result<BenchReport, EngineError> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let io = |e: &dyn std::fmt::Display| EngineError::Io {
+        path: "retention bench".into(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let logs = engine
+        .stores
+        .iter()
+        .find(|s| s.map.tables.iter().any(|t| t.name == "access_log"))
+        .ok_or_else(|| io(&"no store maps the demo site's access_log"))?;
+    let mut admin = diesel::PgConnection::establish(admin_url).map_err(|e| io(&e))?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(b, _)| b)
+        .to_owned();
+    let today = Utc::now().date_naive();
+    let make = |admin: &mut diesel::PgConnection, name: &str| -> Result<String, EngineError> {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .map_err(|e| io(&e))?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| io(&e))?;
+        let url = format!("{base}/{name}");
+        let mut c = diesel::PgConnection::establish(&url).map_err(|e| io(&e))?;
+        c.batch_execute(&format!(
+            "CREATE TABLE access_log (id BIGINT PRIMARY KEY, ip_address VARCHAR(45) NOT NULL, ts TIMESTAMP NOT NULL, method VARCHAR(8) NOT NULL, path VARCHAR(200) NOT NULL, user_agent VARCHAR(200) NOT NULL, status INTEGER NOT NULL);
+             INSERT INTO access_log SELECT n, '100.' || (n / 65536 % 256) || '.' || (n / 256 % 256) || '.' || (n % 256),
+                    DATE '{today}' - ((n * 7919) % 730) * INTERVAL '1 day' + (n % 86400) * INTERVAL '1 second',
+                    'GET', '/page/' || (n % 37), 'Firefox', 200
+             FROM generate_series(1, {rows}) AS g(n);
+             CREATE INDEX access_log_ts ON access_log (ts); CREATE INDEX access_log_ip ON access_log (ip_address); ANALYZE access_log;"
+        ))
+        .map_err(|e| io(&e))?;
+        Ok(url)
+    };
+    let sweep_url = make(&mut admin, "rightful_bench_sweep")?;
+    let raw_url = make(&mut admin, "rightful_bench_raw")?;
+    let key = crate::stores::hash_key(&engine.settings)?;
+    let connector = Connector::open(logs.map.clone(), &sweep_url, key)?;
+    let started = std::time::Instant::now();
+    let report = connector.purge(
+        &engine.policy,
+        PurgeOptions {
+            today,
+            batch,
+            dry_run: false,
+            purpose: None,
+            held: None,
+        },
+        &mut |_, _| Ok(false),
+    )?;
+    let sweep_secs = started.elapsed().as_secs_f64();
+    let t = report
+        .iter()
+        .find(|t| t.table == "access_log")
+        .ok_or_else(|| io(&"access_log not swept"))?;
+    let cutoff = t
+        .cutoffs
+        .first()
+        .map(|c| c.1)
+        .ok_or_else(|| io(&"no cut-off"))?;
+    drop(connector);
+    let mut raw = diesel::PgConnection::establish(&raw_url).map_err(|e| io(&e))?;
+    let started = std::time::Instant::now();
+    raw.batch_execute(&format!(
+        "DELETE FROM access_log WHERE ts < DATE '{}'",
+        cutoff.succ_opt().unwrap_or(cutoff)
+    ))
+    .map_err(|e| io(&e))?;
+    let raw_secs = started.elapsed().as_secs_f64();
+    drop(raw);
+    for name in ["rightful_bench_sweep", "rightful_bench_raw"] {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .map_err(|e| io(&e))?;
+    }
+    Ok(BenchReport {
+        rows,
+        expired: t.rows,
+        sweep_secs,
+        batches: t.batches,
+        longest_batch_ms: t.longest_batch_ms,
+        raw_secs,
+    })
+}
