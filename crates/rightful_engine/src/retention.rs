@@ -452,7 +452,7 @@ pub fn bench(
              INSERT INTO access_log SELECT n, '100.' || (n / 65536 % 256) || '.' || (n / 256 % 256) || '.' || (n % 256),
                     DATE '{today}' - ((n * 7919) % 730) * INTERVAL '1 day' + (n % 86400) * INTERVAL '1 second',
                     'GET', '/page/' || (n % 37), 'Firefox', 200
-             FROM generate_series(1, {rows}) AS g(n);
+             FROM generate_series(1::bigint, {rows}::bigint) AS g(n);
              CREATE INDEX access_log_ts ON access_log (ts); CREATE INDEX access_log_ip ON access_log (ip_address); ANALYZE access_log;"
         ))
         .map_err(|e| io(&e))?;
