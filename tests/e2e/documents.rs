@@ -27,7 +27,9 @@ where
         .outbox()
         .iter()
         .rev()
-        .find(|m| m.contains(&id) && m.contains("enter this code"))
+        .find(|m| {
+            m.contains(&id) && (m.contains("enter this code") || m.contains("saisissez ce code"))
+        })
         .map(|m| code_in(m))
         .unwrap();
     let (status, v) = call(

@@ -359,7 +359,7 @@ async fn a_person_known_only_by_a_newsletter_address_is_erased_everywhere() {
     let (id, token) = verified(
         &app,
         &svc,
-        serde_json::json!({"type": "erasure", "email": NEWSLETTER_ONLY}),
+        serde_json::json!({"type": "erasure", "email": NEWSLETTER_ONLY, "language": "fr"}),
     )
     .await;
     call(&svc, approve(&id, &bearer)).await;
@@ -380,6 +380,17 @@ async fn a_person_known_only_by_a_newsletter_address_is_erased_everywhere() {
             .all(|s| s["still_found"].as_array().unwrap().is_empty()),
         "{:?}",
         cert.stores
+    );
+    // A11: the completion notice, summary included, is in the subject's language.
+    let notice = app
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&id) && m.contains("a donné suite"))
+        .unwrap();
+    assert!(
+        notice.contains("enregistrement(s) supprimé(s)") && !notice.contains("record(s)"),
+        "{notice}"
     );
 }
 

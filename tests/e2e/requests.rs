@@ -324,7 +324,11 @@ async fn the_dpo_approves_denies_with_reasons_and_extends_within_the_first_month
 
 #[expect(clippy::unwrap_used, reason = "a test helper fails loudly")]
 pub(crate) fn code_in(message: &str) -> String {
-    let at = message.find("enter this code: ").unwrap() + "enter this code: ".len();
+    let marker = ["enter this code: ", "saisissez ce code : "]
+        .into_iter()
+        .find(|m| message.contains(m))
+        .unwrap();
+    let at = message.find(marker).unwrap() + marker.len();
     message[at..at + 6].to_owned()
 }
 

@@ -357,7 +357,6 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
     {
         return StepEnd::Retry(e.to_string());
     }
-    let summary = summary_text(&outcome);
     let notice = {
         let id3 = id.clone();
         engine
@@ -366,13 +365,17 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
             .await
     };
     if let Ok(Some(n)) = notice {
-        let download = if outcome.get("result").is_some() {
-            format!(
-                "Download: GET /v1/requests/{id}/result with your request token (for {} days).",
-                engine.settings.execution.download_days
-            )
-        } else {
-            String::new()
+        let fr = crate::notices::language(engine, Some(&n.language)) == "fr";
+        let summary = summary_text(&outcome, fr);
+        let days = engine.settings.execution.download_days;
+        let download = match (outcome.get("result").is_some(), fr) {
+            (false, _) => String::new(),
+            (true, true) => format!(
+                "Téléchargement : GET /v1/requests/{id}/result avec le jeton de votre demande (pendant {days} jours)."
+            ),
+            (true, false) => format!(
+                "Download: GET /v1/requests/{id}/result with your request token (for {days} days)."
+            ),
         };
         let _ = n
             .send(
@@ -418,55 +421,95 @@ async fn transmit(engine: &Engine, id: &str, url: &str) -> serde_json::Value {
     }
 }
 
-/// A few plain lines for the completion notice: what was done, what was kept and why (A10).
-fn summary_text(outcome: &serde_json::Value) -> String {
+/// A few plain lines for the completion notice, in French or English: what was done, what was
+/// kept and why (A10), what was not covered.
+fn summary_text(outcome: &serde_json::Value, fr: bool) -> String {
+    let t = |en: &str, fr_text: &str| {
+        if fr {
+            fr_text.to_owned()
+        } else {
+            en.to_owned()
+        }
+    };
     let mut lines = Vec::new();
     if let Some(applied) = outcome["applied"].as_object() {
         for (store, r) in applied {
             if let Some(n) = r["exported"].as_u64() {
-                lines.push(format!("- {store}: {n} record(s) copied"));
+                lines.push(if fr {
+                    format!("- {store} : {n} enregistrement(s) copié(s)")
+                } else {
+                    format!("- {store}: {n} record(s) copied")
+                });
             }
             for ch in r["changes"].as_array().into_iter().flatten() {
-                lines.push(format!(
-                    "- {store}: {} {} record(s) in {}",
+                let (op, n, table) = (
                     ch[1].as_str().unwrap_or(""),
-                    ch[2],
-                    ch[0].as_str().unwrap_or("")
-                ));
+                    &ch[2],
+                    ch[0].as_str().unwrap_or(""),
+                );
+                let op = match (op, fr) {
+                    ("delete", true) => "supprimé(s) :",
+                    ("anonymise", true) => "anonymisé(s) :",
+                    ("rectify", true) => "rectifié(s) :",
+                    ("restrict", true) => "limité(s) :",
+                    (other, _) => other,
+                };
+                lines.push(if fr {
+                    format!("- {store} : {n} enregistrement(s) {op} {table}")
+                } else {
+                    format!("- {store}: {op} {n} record(s) in {table}")
+                });
             }
         }
     }
     if lines.is_empty() {
-        lines.push(
-            "- No record about you was found in our systems, or none needed changing.".into(),
-        );
+        lines.push(t(
+            "- No record about you was found in our systems, or none needed changing.",
+            "- Aucune donnée vous concernant n'a été trouvée dans nos systèmes, ou aucune n'avait à être modifiée.",
+        ));
     }
     if let Some(pm) = outcome["post_mortem"].as_str() {
-        lines.push(format!("- {pm}"));
+        lines.push(match (fr, pm.starts_with("No directives")) {
+            (false, _) => format!("- {pm}"),
+            (true, true) => "- Aucune directive d'effacement n'était enregistrée : le décès est enregistré ; les héritiers peuvent demander, gratuitement, la clôture des comptes, l'arrêt des traitements ou la mise à jour des données, et la justification que cela a été fait (loi Informatique et Libertés, art. 85-II).".into(),
+            (true, false) => "- Les directives de la personne décédée ont été exécutées ; les données que la loi nous impose de conserver le sont (loi Informatique et Libertés, art. 85).".into(),
+        });
     }
     for k in outcome["kept"].as_array().into_iter().flatten() {
-        lines.push(format!(
-            "- Kept: {} / {} — {} (until {})",
+        let (purpose, category, reference) = (
             k["purpose"].as_str().unwrap_or(""),
             k["category"].as_str().unwrap_or(""),
             k["action"]["reference"].as_str().unwrap_or(""),
-            k["action"]["until"]
-                .as_str()
-                .unwrap_or("the end of its retention period"),
-        ));
+        );
+        lines.push(match (fr, k["action"]["until"].as_str()) {
+            (false, Some(d)) => format!("- Kept: {purpose} / {category} — {reference} (until {d})"),
+            (false, None) => format!("- Kept: {purpose} / {category} — {reference} (until the end of its retention period)"),
+            (true, Some(d)) => format!("- Conservé : {purpose} / {category} — {reference} (jusqu'au {d})"),
+            (true, None) => format!("- Conservé : {purpose} / {category} — {reference} (jusqu'à la fin de sa durée de conservation)"),
+        });
     }
     match outcome["transmission"]["status"].as_str() {
-        Some("delivered") => lines.push("- Your data was sent to the controller you named (Art. 20(2)).".into()),
-        Some(_) => lines.push("- Your data could not be sent to the controller you named; you can download it instead.".into()),
+        Some("delivered") => lines.push(t(
+            "- Your data was sent to the controller you named (Art. 20(2)).",
+            "- Vos données ont été transmises au responsable de traitement que vous avez désigné (article 20.2 du RGPD).",
+        )),
+        Some(_) => lines.push(t(
+            "- Your data could not be sent to the controller you named; you can download it instead.",
+            "- Vos données n'ont pas pu être transmises au responsable de traitement désigné ; vous pouvez les télécharger.",
+        )),
         None => {}
     }
     for k in outcome["not_applicable"].as_array().into_iter().flatten() {
-        lines.push(format!(
-            "- Not covered: {} / {} — {}",
+        let (purpose, category, reason) = (
             k["purpose"].as_str().unwrap_or(""),
             k["category"].as_str().unwrap_or(""),
             k["action"]["reason"].as_str().unwrap_or(""),
-        ));
+        );
+        lines.push(if fr {
+            format!("- Non concerné : {purpose} / {category} — {reason}")
+        } else {
+            format!("- Not covered: {purpose} / {category} — {reason}")
+        });
     }
     lines.join("\n")
 }
