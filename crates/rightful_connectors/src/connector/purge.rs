@@ -270,6 +270,30 @@ impl Connector {
         }
     }
 
+    /// ` AND (col IS NULL OR col NOT IN (…))` over `values` bound as `ty`, or nothing when none
+    /// of them fits the column.
+    fn not_in(
+        &self,
+        binds: &mut Binds,
+        col: &str,
+        values: &BTreeSet<String>,
+        ty: crate::schema::ColType,
+    ) -> String {
+        let marks: Vec<String> = values
+            .iter()
+            .filter_map(|v| super::text_to_bind(v, ty))
+            .map(|b| binds.push(b))
+            .collect();
+        if marks.is_empty() {
+            return String::new();
+        }
+        format!(
+            " AND ({c} IS NULL OR {c} NOT IN ({}))",
+            marks.join(", "),
+            c = self.q(col)
+        )
+    }
+
     /// The SQL that leaves out restricted rows and held subjects (` AND …`, or empty).
     fn exclusions<'o>(
         &'o self,
@@ -295,38 +319,13 @@ impl Connector {
                 if let Some((col, kind, ptable, pkey)) = via_parent
                     && let Some(values) = held.get(&kind).filter(|v| !v.is_empty())
                 {
-                    let ty = self.col_type(&ptable, &pkey);
-                    let marks: Vec<String> = values
-                        .iter()
-                        .filter_map(|v| super::text_to_bind(v, ty))
-                        .map(|b| binds.push(b))
-                        .collect();
-                    if !marks.is_empty() {
-                        sql.push_str(&format!(
-                            " AND ({c} IS NULL OR {c} NOT IN ({}))",
-                            marks.join(", "),
-                            c = self.q(&col)
-                        ));
-                    }
+                    sql.push_str(&self.not_in(binds, &col, values, self.col_type(&ptable, &pkey)));
                 }
                 for (col, kind) in t.identities() {
                     let Some(values) = held.get(kind).filter(|v| !v.is_empty()) else {
                         continue;
                     };
-                    let ty = self.col_type(&t.name, col);
-                    let marks: Vec<String> = values
-                        .iter()
-                        .filter_map(|v| super::text_to_bind(v, ty))
-                        .map(|b| binds.push(b))
-                        .collect();
-                    if marks.is_empty() {
-                        continue;
-                    }
-                    sql.push_str(&format!(
-                        " AND ({c} IS NULL OR {c} NOT IN ({}))",
-                        marks.join(", "),
-                        c = self.q(col)
-                    ));
+                    sql.push_str(&self.not_in(binds, col, values, self.col_type(&t.name, col)));
                 }
             }
             sql
@@ -453,17 +452,56 @@ impl Connector {
         let mut children: Vec<(String, u64)> = Vec::new();
         let n = self.transaction(conn, |c| self.delete_subtree(c, t, &keys, &mut children))?;
         out.rows += n;
+        Self::merge_children(out, children);
+        out.batches += 1;
+        out.longest_batch_ms = out
+            .longest_batch_ms
+            .max(started.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
+    }
+
+    /// The keys of `child`'s rows that hang off the parent rows `keys`, without repeats.
+    fn child_keys(
+        &self,
+        c: &mut dyn Exec,
+        child: &TableMap,
+        keys: &[Bind],
+    ) -> Result<Vec<Bind>, ConnectorError> {
+        let Some(link) = &child.parent else {
+            return Ok(Vec::new());
+        };
+        let child_ty = self.col_type(&child.name, &child.key);
+        let mut binds = Binds::new(self.dialect);
+        let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+        let sql = format!(
+            "SELECT {} AS doc FROM {} WHERE {} IN ({})",
+            self.dialect
+                .json_object(&[("k".into(), self.q(&child.key))]),
+            self.q(&child.name),
+            self.q(&link.column),
+            ph.join(", ")
+        );
+        Ok(c.docs(&sql, &binds.values)
+            .map_err(self.query_err(&child.name))?
+            .iter()
+            .filter_map(|d| {
+                serde_json::from_str::<Value>(d)
+                    .ok()
+                    .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
+            })
+            .collect::<BTreeSet<Bind>>()
+            .into_iter()
+            .collect())
+    }
+
+    /// Adds a batch's child-row counts to the table's report.
+    fn merge_children(out: &mut TablePurge, children: Vec<(String, u64)>) {
         for (table, rows) in children {
             match out.children.iter_mut().find(|(t, _)| *t == table) {
                 Some(slot) => slot.1 += rows,
                 None => out.children.push((table, rows)),
             }
         }
-        out.batches += 1;
-        out.longest_batch_ms = out
-            .longest_batch_ms
-            .max(started.elapsed().as_secs_f64() * 1000.0);
-        Ok(())
     }
 
     /// A dry run's batch: the rows and the child rows that would go with them, counted.
@@ -477,12 +515,7 @@ impl Connector {
         let mut children: Vec<(String, u64)> = Vec::new();
         out.rows += keys.len() as u64;
         self.count_subtree(conn.exec(), t, &keys, &mut children)?;
-        for (table, rows) in children {
-            match out.children.iter_mut().find(|(t, _)| *t == table) {
-                Some(slot) => slot.1 += rows,
-                None => out.children.push((table, rows)),
-            }
-        }
+        Self::merge_children(out, children);
         Ok(())
     }
 
@@ -494,30 +527,7 @@ impl Connector {
         counted: &mut Vec<(String, u64)>,
     ) -> Result<(), ConnectorError> {
         for child in self.map.children(&t.name) {
-            let Some(link) = &child.parent else { continue };
-            let child_ty = self.col_type(&child.name, &child.key);
-            let mut binds = Binds::new(self.dialect);
-            let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
-            let sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {} IN ({})",
-                self.dialect
-                    .json_object(&[("k".into(), self.q(&child.key))]),
-                self.q(&child.name),
-                self.q(&link.column),
-                ph.join(", ")
-            );
-            let child_keys: Vec<Bind> = c
-                .docs(&sql, &binds.values)
-                .map_err(self.query_err(&child.name))?
-                .iter()
-                .filter_map(|d| {
-                    serde_json::from_str::<Value>(d)
-                        .ok()
-                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
-                })
-                .collect::<BTreeSet<Bind>>()
-                .into_iter()
-                .collect();
+            let child_keys = self.child_keys(c, child, keys)?;
             if !child_keys.is_empty() {
                 self.count_subtree(c, child, &child_keys, counted)?;
                 counted.push((child.name.clone(), child_keys.len() as u64));
@@ -534,30 +544,8 @@ impl Connector {
         deleted: &mut Vec<(String, u64)>,
     ) -> Result<u64, ConnectorError> {
         for child in self.map.children(&t.name) {
-            let Some(link) = &child.parent else { continue };
-            let child_ty = self.col_type(&child.name, &child.key);
-            let mut binds = Binds::new(self.dialect);
-            let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
-            let sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {} IN ({})",
-                self.dialect
-                    .json_object(&[("k".into(), self.q(&child.key))]),
-                self.q(&child.name),
-                self.q(&link.column),
-                ph.join(", ")
-            );
-            let child_keys: BTreeSet<Bind> = c
-                .docs(&sql, &binds.values)
-                .map_err(self.query_err(&child.name))?
-                .iter()
-                .filter_map(|d| {
-                    serde_json::from_str::<Value>(d)
-                        .ok()
-                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
-                })
-                .collect();
+            let child_keys = self.child_keys(c, child, keys)?;
             if !child_keys.is_empty() {
-                let child_keys: Vec<Bind> = child_keys.into_iter().collect();
                 let n = self.delete_subtree(c, child, &child_keys, deleted)?;
                 deleted.push((child.name.clone(), n));
             }

@@ -20,7 +20,6 @@ use rightful_store::models::{audit, job, request};
 use std::sync::Arc;
 
 struct Done {
-    kind: RequestType,
     plan: Plan,
     facts: SubjectFacts,
     identities: Identities,
@@ -59,7 +58,6 @@ async fn completed(engine: &Engine, id: &str, kinds: &[RequestType]) -> Result<D
         .and_then(|p| serde_json::from_str(p).ok())
         .unwrap_or_default();
     Ok(Done {
-        kind,
         plan: serde_json::from_value(recorded["plan"].clone()).unwrap_or(Plan {
             items: Vec::new(),
             suppression: Vec::new(),
@@ -74,11 +72,12 @@ async fn completed(engine: &Engine, id: &str, kinds: &[RequestType]) -> Result<D
 async fn each_store(
     engine: &Engine,
     ids: &Identities,
-    op: fn(&Connector, &Found) -> Result<Applied, ConnectorError>,
+    op: impl Fn(&Connector, &Found) -> Result<Applied, ConnectorError> + Clone + Send + 'static,
 ) -> Result<Vec<serde_json::Value>, IntakeError> {
     let mut out = Vec::new();
     for s in engine.stores.iter() {
-        let (engine2, name, ids2) = (engine.clone(), s.map.name.clone(), ids.clone());
+        let (engine2, name, ids2, op) =
+            (engine.clone(), s.map.name.clone(), ids.clone(), op.clone());
         let applied = tokio::task::spawn_blocking(move || {
             let c: Arc<Connector> = engine2.connector(&name)?;
             let found = c.discover(&ids2)?;
@@ -169,7 +168,6 @@ pub async fn assess_objection(
         return Err(IntakeError::Invalid("document the assessment (`reasons`): the controller bears the burden of showing compelling grounds (Art. 21(1))".into()));
     }
     let done = completed(engine, id, &[RequestType::Objection]).await?;
-    debug_assert_eq!(done.kind, RequestType::Objection);
     if !upheld {
         record(
             engine,
@@ -222,26 +220,11 @@ pub async fn assess_objection(
         items,
         suppression: Vec::new(),
     };
-    let mut changes = Vec::new();
-    for s in engine.stores.iter() {
-        let (engine2, name, ids2, plan2) = (
-            engine.clone(),
-            s.map.name.clone(),
-            done.identities.clone(),
-            plan.clone(),
-        );
-        let applied = tokio::task::spawn_blocking(move || {
-            let c = engine2.connector(&name)?;
-            let found = c.discover(&ids2)?;
-            c.erase(&found, &plan2)
-        })
-        .await
-        .map_err(|_| IntakeError::Invalid("the store task stopped; try again".into()))?
-        .map_err(|e| IntakeError::Engine(EngineError::Connector(e)))?;
-        if !applied.changes.is_empty() {
-            changes.push(serde_json::json!({"store": s.map.name, "changes": applied.changes}));
-        }
-    }
+    let erase_plan = plan.clone();
+    let changes = each_store(engine, &done.identities, move |c, found| {
+        c.erase(found, &erase_plan)
+    })
+    .await?;
     let purposes = plan.items.iter().map(|i| i.purpose.clone()).collect();
     let notice = crate::processors::Notice {
         request_id: id.to_owned(),

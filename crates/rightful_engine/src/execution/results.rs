@@ -540,21 +540,21 @@ fn write_zip(
     std::fs::rename(&tmp, path)
 }
 
-/// Streams each store's exported rows into `data/<store>.json`, one row at a time.
-fn copy_rows(
-    z: &mut Zip,
-    dir: &Path,
-    keep: &dyn Fn(&serde_json::Value) -> bool,
-) -> std::io::Result<u64> {
-    let mut total = 0;
-    let rows = dir.join("rows");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&rows)
+/// The per-store files of exported rows (`<dir>/rows/<store>.jsonl`), in store order.
+fn row_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("rows"))
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     files.sort();
-    for f in files {
+    files
+}
+
+/// Streams each store's exported rows into `data/<store>.json`, one row at a time.
+fn copy_rows(z: &mut Zip, dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for f in row_files(dir) {
         let store = f
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -568,10 +568,7 @@ fn copy_rows(
         let mut first = true;
         for line in std::io::BufReader::new(std::fs::File::open(&f)?).lines() {
             let line = line?;
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if !keep(&v) {
+            if serde_json::from_str::<serde_json::Value>(&line).is_err() {
                 continue;
             }
             if !first {
@@ -644,7 +641,7 @@ fn access_zip(
             "glossary.json",
             serde_json::to_vec_pretty(&glossary).unwrap_or_default(),
         )?;
-        copy_rows(z, dir, &|_| true).map(|_| ())
+        copy_rows(z, dir).map(|_| ())
     })?;
     Ok(Some(path))
 }
@@ -713,6 +710,7 @@ fn portability_zip(
         .collect();
     let path = result_path(engine, id);
     let mut files = Vec::new();
+    let rows_files = row_files(dir);
     write_zip(&path, |z| {
         for (purpose, cats) in &exported {
             // JSON: the rows of this purpose, only the categories provided by the subject.
@@ -739,12 +737,6 @@ fn portability_zip(
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let mut rows_files: Vec<PathBuf> = std::fs::read_dir(dir.join("rows"))
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            rows_files.sort();
             let each = |f: &mut dyn FnMut(serde_json::Value) -> std::io::Result<()>| -> std::io::Result<()> {
                 for rf in &rows_files {
                     for line in std::io::BufReader::new(std::fs::File::open(rf)?).lines() {

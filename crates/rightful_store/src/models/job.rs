@@ -243,6 +243,20 @@ pub fn claim(
     }
 }
 
+type HeldBy<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<diesel::dsl::Find<j::table, &'a str>, diesel::dsl::Eq<j::worker, &'a str>>,
+    diesel::dsl::Eq<j::status, &'static str>,
+>;
+
+/// The job `id` while `worker` still holds it (running under its lease): a worker that lost its
+/// lease changes nothing.
+fn held_by<'a>(id: &'a str, worker: &'a str) -> HeldBy<'a> {
+    j::table
+        .find(id)
+        .filter(j::worker.eq(worker))
+        .filter(j::status.eq("running"))
+}
+
 /// Marks a job done with its result, if `worker` still holds it; `false` if the lease was lost
 /// (another worker took the job over and its outcome counts).
 pub fn finish(
@@ -252,20 +266,15 @@ pub fn finish(
     result: &str,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        j::table
-            .find(id)
-            .filter(j::worker.eq(worker))
-            .filter(j::status.eq("running")),
-    )
-    .set((
-        j::status.eq("done"),
-        j::result.eq(result),
-        j::lease_until.eq(None::<NaiveDateTime>),
-        j::last_error.eq(None::<String>),
-        j::updated_at.eq(at),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(held_by(id, worker))
+        .set((
+            j::status.eq("done"),
+            j::result.eq(result),
+            j::lease_until.eq(None::<NaiveDateTime>),
+            j::last_error.eq(None::<String>),
+            j::updated_at.eq(at),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -278,20 +287,15 @@ pub fn retry(
     run_at: NaiveDateTime,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        j::table
-            .find(id)
-            .filter(j::worker.eq(worker))
-            .filter(j::status.eq("running")),
-    )
-    .set((
-        j::status.eq("pending"),
-        j::run_at.eq(run_at),
-        j::lease_until.eq(None::<NaiveDateTime>),
-        j::last_error.eq(error),
-        j::updated_at.eq(at),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(held_by(id, worker))
+        .set((
+            j::status.eq("pending"),
+            j::run_at.eq(run_at),
+            j::lease_until.eq(None::<NaiveDateTime>),
+            j::last_error.eq(error),
+            j::updated_at.eq(at),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -303,19 +307,14 @@ pub fn fail(
     error: &str,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        j::table
-            .find(id)
-            .filter(j::worker.eq(worker))
-            .filter(j::status.eq("running")),
-    )
-    .set((
-        j::status.eq("failed"),
-        j::lease_until.eq(None::<NaiveDateTime>),
-        j::last_error.eq(error),
-        j::updated_at.eq(at),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(held_by(id, worker))
+        .set((
+            j::status.eq("failed"),
+            j::lease_until.eq(None::<NaiveDateTime>),
+            j::last_error.eq(error),
+            j::updated_at.eq(at),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
