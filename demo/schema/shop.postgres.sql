@@ -18,7 +18,8 @@ CREATE TABLE orders (
     ordered_at TIMESTAMP NOT NULL,
     delivered_at TIMESTAMP,
     status VARCHAR(20) NOT NULL,
-    total_cents BIGINT NOT NULL
+    total_cents BIGINT NOT NULL,
+    archived BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX orders_customer_id ON orders (customer_id);
 

@@ -315,3 +315,225 @@ async fn f1_a_legal_hold_keeps_a_subjects_expired_records_until_it_is_released()
         .collect();
     assert_eq!(actions, ["hold.placed", "hold.released"]);
 }
+
+/// The ids of `table`'s rows at or above `from`, in one of the demo site's stores.
+fn ids_from(url: &str, table: &str, from: i64) -> Vec<i64> {
+    use diesel::r2d2::ManageConnection;
+    use rightful_connectors::sql::{Dialect, Manager};
+    let dialect = Dialect::of_url(url);
+    let mut conn = Manager { url: url.into() }.connect().unwrap();
+    let sql = format!(
+        "SELECT {} AS doc FROM {table} WHERE id >= {from} ORDER BY id",
+        dialect.json_object(&[("id".into(), "id".into())])
+    );
+    conn.exec()
+        .docs(&sql, &[])
+        .unwrap()
+        .iter()
+        .map(|d| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// The ids of the archived orders at or above `from`.
+fn archived_orders(url: &str, from: i64) -> Vec<i64> {
+    use diesel::r2d2::ManageConnection;
+    use rightful_connectors::sql::{Dialect, Manager};
+    let dialect = Dialect::of_url(url);
+    let mut conn = Manager { url: url.into() }.connect().unwrap();
+    let sql = format!(
+        "SELECT {} AS doc FROM orders WHERE id >= {from} AND archived = {} ORDER BY id",
+        dialect.json_object(&[("id".into(), "id".into())]),
+        dialect.true_literal()
+    );
+    conn.exec()
+        .docs(&sql, &[])
+        .unwrap()
+        .iter()
+        .map(|d| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// F1: for every period of the reference policy, a record whose period ran out yesterday goes
+/// and a record whose last day is today stays — seeded on the real stores and swept by the
+/// engine on 2026-03-01 (the leap day of 2024 and the month clamping of 2016-02-29 + 10 years
+/// included). Orders move to the intermediate archive two years after delivery. The chat
+/// purpose has no table on the site: its records are at the processor (Social Intents), which
+/// the sweep notifies.
+#[actix_web::test]
+async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_policy() {
+    let Some(site) = DemoSite::new(20) else {
+        return;
+    };
+    let urls = site.urls.clone();
+    let exec = |store: &str, sql: &str| {
+        site.sites
+            .iter()
+            .find(|s| s.url == site.urls[store])
+            .unwrap()
+            .execute(sql)
+            .unwrap();
+    };
+    const OUT: &str = "23:59:59"; // on the last expired day
+    // Shop (PostgreSQL): 10 years from the end of the contract (delivery), archive after 2.
+    exec(
+        "shop",
+        "INSERT INTO customers (id, email, first_name, last_name, phone, address, created_at) VALUES
+           (900001, 'edge-a@boundary.test', 'A', 'Edge', '0', 'x', '2005-01-01'),
+           (900002, 'edge-b@boundary.test', 'B', 'Edge', '0', 'x', '2005-01-01'),
+           (900003, 'edge-customer@boundary.test', 'C', 'Edge', '0', 'x', '2005-01-01');
+         INSERT INTO orders (id, customer_id, ordered_at, delivered_at, status, total_cents) VALUES
+           (9000001, 900001, '2016-02-01', '2016-02-29 23:59:59', 'delivered', 100),
+           (9000002, 900001, '2016-02-01', '2016-03-01 00:00:00', 'delivered', 100),
+           (9000003, 900002, '2024-02-01', '2024-02-29 23:59:59', 'delivered', 100),
+           (9000004, 900002, '2024-02-01', '2024-03-01 00:00:00', 'delivered', 100),
+           (9000005, 900002, '2010-01-01', NULL, 'paid', 100),
+           (9000006, 900003, '2025-06-01', '2025-06-05', 'delivered', 100);
+         INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES
+           (9000001, 9000001, 'Lens', 1, 100), (9000002, 9000002, 'Lens', 1, 100);
+         INSERT INTO invoices (id, order_id, number, issued_at, amount_cents, billing_name, billing_address) VALUES
+           (9000001, 9000001, 'EDGE-1', '2016-02-01', 100, 'A Edge', 'x'),
+           (9000002, 9000002, 'EDGE-2', '2016-02-01', 100, 'A Edge', 'x');
+         INSERT INTO deliveries (id, order_id, carrier, tracking_number, address, shipped_at) VALUES
+           (9000001, 9000001, 'Post', 'T1', 'x', '2016-02-02'), (9000002, 9000002, 'Post', 'T2', 'x', '2016-02-02');",
+    );
+    // CMS (MariaDB): until unsubscription, 5 years from publication, 3 years from the request,
+    // after-sales 5 years for a customer and 3 otherwise, until the end of the role.
+    exec(
+        "cms",
+        &format!(
+            "INSERT INTO technical_newsletter (id, email, subscribed_at, unsubscribed_at) VALUES
+               (900001, 'edge-t1@boundary.test', '2001-01-01', '2026-02-28 {OUT}'),
+               (900002, 'edge-t2@boundary.test', '2001-01-01', '2026-03-01 00:00:00'),
+               (900003, 'edge-t3@boundary.test', '2001-01-01', NULL);
+             INSERT INTO commercial_newsletter (id, email, subscribed_at, unsubscribed_at) VALUES
+               (900001, 'edge-c1@boundary.test', '2001-01-01', '2026-02-28 {OUT}'),
+               (900002, 'edge-c2@boundary.test', '2001-01-01', '2026-03-01 00:00:00'),
+               (900003, 'edge-c3@boundary.test', '2001-01-01', NULL);
+             INSERT INTO consent_records (id, subscription_id, consented_at, consent_text_version) VALUES
+               (900001, 900001, '2001-01-01', 'v1'), (900002, 900002, '2001-01-01', 'v1');
+             INSERT INTO blog_comments (id, post_slug, author_name, author_email, website, body, published_at) VALUES
+               (900001, 'p', 'E', 'edge-b1@boundary.test', '', 'x', '2021-02-28 {OUT}'),
+               (900002, 'p', 'E', 'edge-b2@boundary.test', '', 'x', '2021-03-01 00:00:00');
+             INSERT INTO inquiries (id, nature, last_name, first_name, email, message, created_at) VALUES
+               (900001, 'quote', 'E', 'E', 'edge-i1@boundary.test', 'x', '2023-02-28 {OUT}'),
+               (900002, 'quote', 'E', 'E', 'edge-i2@boundary.test', 'x', '2023-03-01 00:00:00');
+             INSERT INTO support_tickets (id, request_type, last_name, first_name, email, message, camera_serial_number, created_at) VALUES
+               (900001, 'repair', 'E', 'E', 'edge-customer@boundary.test', 'x', 'EDGE-S1', '2021-02-28 {OUT}'),
+               (900002, 'repair', 'E', 'E', 'edge-customer@boundary.test', 'x', 'EDGE-S2', '2021-03-01 00:00:00'),
+               (900003, 'repair', 'E', 'E', 'edge-customer@boundary.test', 'x', 'EDGE-S3', '2023-02-28 {OUT}'),
+               (900004, 'repair', 'E', 'E', 'edge-stranger@boundary.test', 'x', 'EDGE-S4', '2023-02-28 {OUT}'),
+               (900005, 'repair', 'E', 'E', 'edge-stranger@boundary.test', 'x', 'EDGE-S5', '2023-03-01 00:00:00');
+             INSERT INTO site_admins (id, last_name, first_name, email, role_ended_at) VALUES
+               (900001, 'E', 'E', 'edge-a1@boundary.test', '2026-02-28 {OUT}'),
+               (900002, 'E', 'E', 'edge-a2@boundary.test', '2026-03-01 08:00:00'),
+               (900003, 'E', 'E', 'edge-a3@boundary.test', NULL);"
+        ),
+    );
+    // Logs (SQLite): 12 months from collection.
+    exec(
+        "logs",
+        &format!(
+            "INSERT INTO access_log (id, ip_address, ts, method, path, user_agent, status) VALUES
+               (900000001, '203.0.113.1', '2025-02-28 {OUT}', 'GET', '/', 'x', 200),
+               (900000002, '203.0.113.2', '2025-03-01 00:00:00', 'GET', '/', 'x', 200);"
+        ),
+    );
+    let app = TestApp::with(true, move |s| s.stores.urls = urls).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let sweep = |dry_run: bool| {
+        let engine = app.engine.clone();
+        async move {
+            let opts = Options {
+                dry_run,
+                batch: 7,
+                ..Default::default()
+            };
+            run(&engine, &opts, now, &|_, _| {}).await.unwrap()
+        }
+    };
+    let archived = |s: &[StoreSweep]| -> u64 {
+        s.iter()
+            .flat_map(|s| s.outcome.as_ref().unwrap().iter().map(|t| t.archived))
+            .sum()
+    };
+    let dry = sweep(true).await;
+    assert_eq!(
+        archived_orders(&site.urls["shop"], 9_000_000),
+        Vec::<i64>::new(),
+        "a dry run archives nothing"
+    );
+    let real = sweep(false).await;
+    assert_eq!(
+        counts(&real),
+        counts(&dry),
+        "the dry run predicted the sweep"
+    );
+    assert_eq!(archived(&real), archived(&dry));
+    let shop = &site.urls["shop"];
+    let cms = &site.urls["cms"];
+    assert_eq!(
+        ids_from(shop, "orders", 9_000_000),
+        [9000002, 9000003, 9000004, 9000005, 9000006]
+    );
+    for child in ["order_lines", "invoices", "deliveries"] {
+        assert_eq!(
+            ids_from(shop, child, 9_000_000),
+            [9000002],
+            "{child} go with their order"
+        );
+    }
+    assert_eq!(
+        archived_orders(shop, 9_000_000),
+        [9000002, 9000003],
+        "two years after delivery, orders move to the intermediate archive"
+    );
+    assert_eq!(ids_from(shop, "customers", 900_000).len(), 3);
+    assert_eq!(
+        ids_from(cms, "technical_newsletter", 900_000),
+        [900002, 900003]
+    );
+    assert_eq!(
+        ids_from(cms, "commercial_newsletter", 900_000),
+        [900002, 900003]
+    );
+    assert_eq!(ids_from(cms, "consent_records", 900_000), [900002]);
+    assert_eq!(ids_from(cms, "blog_comments", 900_000), [900002]);
+    assert_eq!(ids_from(cms, "inquiries", 900_000), [900002]);
+    assert_eq!(
+        ids_from(cms, "support_tickets", 900_000),
+        [900002, 900003, 900005],
+        "a customer's tickets are kept 5 years, a stranger's 3"
+    );
+    assert_eq!(ids_from(cms, "site_admins", 900_000), [900002, 900003]);
+    assert_eq!(
+        ids_from(&site.urls["logs"], "access_log", 900_000_000),
+        [900000002]
+    );
+    // A second run purges and archives nothing more; the archive is in the audit trail.
+    let again = sweep(false).await;
+    assert!(
+        counts(&again).values().all(|(rows, _)| *rows == 0),
+        "{:?}",
+        counts(&again)
+    );
+    assert_eq!(archived(&again), 0);
+    let trail = app.trail();
+    let orders = trail
+        .iter()
+        .filter(|e| e.content.action == "retention.swept" && e.content.target.contains("shop"))
+        .flat_map(|e| e.content.details["tables"].as_array().unwrap().clone())
+        .find(|t| t["table"] == "orders")
+        .unwrap();
+    assert!(orders["archived"].as_u64().unwrap() >= 2);
+    assert_eq!(orders["archived_before_or_on"], "2024-02-29");
+}

@@ -668,10 +668,15 @@ fn retention_run(
         "deleted"
     };
     out!(
-        "{:<8} {:<24} {:>10} {:>10} {:>8} {:>9}  cut-off",
+        "{:<8} {:<24} {:>10} {:>10} {:>10} {:>8} {:>9}  cut-off",
         "store",
         "table",
         verb,
+        if opts.dry_run {
+            "would arch."
+        } else {
+            "archived"
+        },
         "kept",
         "batches",
         "max ms"
@@ -683,7 +688,7 @@ fn retention_run(
                 for t in tables.iter().filter(|t| t.skipped.is_none()) {
                     let children: u64 = t.children.iter().map(|c| c.1).sum();
                     out!(
-                        "{:<8} {:<24} {:>10} {:>10} {:>8} {:>9.1}  {}",
+                        "{:<8} {:<24} {:>10} {:>10} {:>10} {:>8} {:>9.1}  {}",
                         sweep.store,
                         t.table,
                         if children > 0 {
@@ -691,12 +696,14 @@ fn retention_run(
                         } else {
                             t.rows.to_string()
                         },
+                        t.archived,
                         t.kept,
                         t.batches,
                         t.longest_batch_ms,
                         t.cutoffs
                             .iter()
                             .map(|(e, d)| format!("{} <= {d}", e.as_str()))
+                            .chain(t.archive_cutoff.map(|d| format!("archive <= {d}")))
                             .collect::<Vec<_>>()
                             .join(", ")
                     );

@@ -144,13 +144,15 @@ pub fn check(map: &StoreMap, live: &LiveSchema) -> (Vec<String>, Vec<String>) {
                 Some(_) => {}
             }
         }
-        if let Some(r) = &t.restrict
-            && !cols.contains_key(r)
-        {
-            errors.push(format!(
-                "table `{}`: restriction column `{r}` does not exist",
-                t.name
-            ));
+        for (what, col) in [("restriction", &t.restrict), ("archive", &t.archive)] {
+            if let Some(r) = col
+                && !cols.contains_key(r)
+            {
+                errors.push(format!(
+                    "table `{}`: {what} column `{r}` does not exist",
+                    t.name
+                ));
+            }
         }
         for c in &t.columns {
             known.push(&c.name);

@@ -1359,6 +1359,7 @@ pub(crate) fn make_rule(default: Period, cases: Vec<RetentionCase>) -> Retention
         cases,
         default,
         note: String::new(),
+        archive_after: None,
     }
 }
 pub(crate) fn make_case(condition: Condition, period: Period, note: String) -> RetentionCase {

@@ -186,6 +186,10 @@ pub struct RetentionRule {
     pub default: Period,
     /// Words for the register.
     pub note: String,
+    /// How long after the rule's event the records leave the active base for the intermediate
+    /// archive (restricted access, kept only for legal or evidence needs; checklist F1), when
+    /// the policy says so. They are erased when the period ends, like the others.
+    pub archive_after: Option<CalendarDuration>,
 }
 
 impl RetentionRule {
@@ -195,7 +199,16 @@ impl RetentionRule {
             cases: Vec::new(),
             default: period,
             note: String::new(),
+            archive_after: None,
         }
+    }
+
+    /// The period after which records move to the intermediate archive, from the rule's event.
+    pub fn archive_period(&self) -> Option<Period> {
+        self.archive_after.map(|duration| Period::For {
+            duration,
+            from: self.default.event(),
+        })
     }
 
     /// The period that applies to a subject present in `present_in` purposes.
@@ -252,7 +265,13 @@ impl RetentionRule {
         } else {
             format!("otherwise {default}")
         });
-        let text = parts.join("; ");
+        let mut text = parts.join("; ");
+        if let Some(a) = self.archive_after {
+            text.push_str(&format!(
+                "; in the intermediate archive (restricted access) {a} after {}",
+                self.default.event().label()
+            ));
+        }
         if self.note.is_empty() {
             text
         } else {
@@ -284,6 +303,7 @@ mod tests {
                 from: StartEvent::Request,
             },
             note: String::new(),
+            archive_after: None,
         }
     }
 

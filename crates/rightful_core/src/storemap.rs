@@ -101,6 +101,9 @@ pub struct TableMap {
     pub erase: TableErase,
     /// A boolean column set while processing is restricted (Art. 18), if the site has one.
     pub restrict: Option<String>,
+    /// A boolean column set when a row moves to the intermediate archive (restricted access;
+    /// checklist F1), required where the policy archives the table's records.
+    pub archive: Option<String>,
     /// Every column other than the key and the parent link.
     pub columns: Vec<ColumnMap>,
 }
@@ -194,6 +197,8 @@ struct RawTable {
     erase: String,
     #[serde(default)]
     restrict: Option<String>,
+    #[serde(default)]
+    archive: Option<String>,
     #[serde(default)]
     columns: BTreeMap<String, RawColumn>,
 }
@@ -300,6 +305,7 @@ pub fn load(
             ("key", Some(&t.key)),
             ("parent.column", t.parent.as_ref().map(|p| &p.column)),
             ("restrict", t.restrict.as_ref()),
+            ("archive", t.archive.as_ref()),
         ] {
             if let Some(c) = col
                 && !is_identifier(c)
@@ -473,6 +479,32 @@ pub fn load(
                 "a primary key is never erased: delete the row or anonymise the others".into(),
             );
         }
+        // Where the policy moves records to the intermediate archive, the table that holds the
+        // date the period runs from needs the flag that marks them.
+        if t.archive.is_none() {
+            let archiving =
+                columns
+                    .iter()
+                    .filter_map(|c| c.field.as_ref())
+                    .find_map(|(_, cat, _)| {
+                        let rule = &purpose.category(cat.as_ref())?.retention;
+                        rule.archive_after.filter(|_| {
+                            columns
+                                .iter()
+                                .any(|c| c.event == Some(rule.default.event()))
+                        })
+                    });
+            if let Some(after) = archiving {
+                push(
+                    tname,
+                    "archive".into(),
+                    format!(
+                        "the policy moves `{}` records to the intermediate archive {after} after their event: name the boolean column that marks them (`archive = \"…\"`)",
+                        purpose.id
+                    ),
+                );
+            }
+        }
         tables.push(TableMap {
             name: tname.clone(),
             purpose: purpose.id.clone(),
@@ -483,6 +515,7 @@ pub fn load(
             }),
             erase,
             restrict: t.restrict.clone(),
+            archive: t.archive.clone(),
             columns,
         });
     }

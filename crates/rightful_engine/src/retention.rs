@@ -347,6 +347,7 @@ async fn record(
                     "dry_run": opts.dry_run,
                     "tables": tables.iter().map(|t| serde_json::json!({
                         "table": t.table, "rows": t.rows, "children": t.children, "kept": t.kept,
+                        "archived": t.archived, "archived_before_or_on": t.archive_cutoff,
                         "cutoffs": t.cutoffs.iter().map(|(e, d)| serde_json::json!({"event": e, "before_or_on": d})).collect::<Vec<_>>(),
                         "batches": t.batches, "longest_batch_ms": t.longest_batch_ms, "skipped": t.skipped,
                     })).collect::<Vec<_>>(),

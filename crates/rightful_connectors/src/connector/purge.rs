@@ -52,6 +52,11 @@ pub struct TablePurge {
     /// Rows past their period kept because they are restricted (Art. 18) or their subject is
     /// held (a legal hold, a pending request).
     pub kept: u64,
+    /// Rows moved to the intermediate archive (their archive flag set), where the policy says
+    /// so; they are erased when their period ends.
+    pub archived: u64,
+    /// The archive's cut-off: rows whose event is on or before it are archived.
+    pub archive_cutoff: Option<NaiveDate>,
 }
 
 /// Answers whether a condition holds for the subject of a row (e.g. "appears in orders").
@@ -97,6 +102,8 @@ impl Connector {
                 longest_batch_ms: 0.0,
                 skipped: None,
                 kept: 0,
+                archived: 0,
+                archive_cutoff: None,
             };
             if opts.purpose.is_some_and(|p| p != t.purpose.as_ref()) {
                 continue;
@@ -149,6 +156,15 @@ impl Connector {
                 .zip(&cutoffs)
                 .map(|(p, c)| (p.event(), *c))
                 .collect();
+            // Rows past their active period move to the intermediate archive first (those in the
+            // conditional window may then go with the others), so that a dry run counts the
+            // same rows as the real run.
+            if let (Some(flag), Some(archive)) = (&t.archive, rule.archive_period())
+                && let Some(upto) = archive.cutoff(opts.today)
+            {
+                out.archive_cutoff = Some(upto);
+                self.archive_where(t, &column, flag, earliest, upto, opts, &mut out)?;
+            }
             // Rows past even the longest period go whatever the conditions say.
             self.purge_where(t, &column, None, earliest, opts, &mut out)?;
             if latest > earliest {
@@ -263,6 +279,98 @@ impl Connector {
                 self.count_batch(&mut conn, t, keys, out)?;
             } else {
                 self.delete_batch(&mut conn, t, keys, out)?;
+            }
+            if n < opts.batch.max(1) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sets the archive flag, batch by batch, of the rows with `after < column <= upto` that are
+    /// not archived yet (a second run archives nothing more).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces are distinct"
+    )]
+    fn archive_where(
+        &self,
+        t: &TableMap,
+        column: &str,
+        flag: &str,
+        after: NaiveDate,
+        upto: NaiveDate,
+        opts: PurgeOptions,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        if upto <= after {
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
+        let key_ty = self.col_type(&t.name, &t.key);
+        let mut last: Option<Bind> = None;
+        loop {
+            let mut binds = Binds::new(self.dialect);
+            let mut sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {col} >= {} AND {col} < {} AND ({f} IS NULL OR {f} <> {})",
+                self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
+                self.q(&t.name),
+                self.dialect
+                    .date_param(&binds.push(Bind::Text(next_day(after)))),
+                self.dialect
+                    .date_param(&binds.push(Bind::Text(next_day(upto)))),
+                self.dialect.true_literal(),
+                col = self.q(column),
+                f = self.q(flag),
+            );
+            if let Some(k) = &last {
+                sql.push_str(&format!(
+                    " AND {} > {}",
+                    self.q(&t.key),
+                    binds.push(k.clone())
+                ));
+            }
+            sql.push_str(&format!(
+                " ORDER BY {} LIMIT {}",
+                self.q(&t.key),
+                opts.batch.max(1)
+            ));
+            let keys: Vec<Bind> = conn
+                .exec()
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))?
+                .iter()
+                .filter_map(|d| {
+                    serde_json::from_str::<Value>(d)
+                        .ok()
+                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, key_ty)))
+                })
+                .collect();
+            let n = keys.len();
+            last = keys.last().cloned();
+            if n > 0 {
+                if opts.dry_run {
+                    out.archived += n as u64;
+                } else {
+                    let started = Instant::now();
+                    let mut binds = Binds::new(self.dialect);
+                    let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+                    let sql = format!(
+                        "UPDATE {} SET {} = {} WHERE {} IN ({})",
+                        self.q(&t.name),
+                        self.q(flag),
+                        self.dialect.true_literal(),
+                        self.q(&t.key),
+                        ph.join(", ")
+                    );
+                    let changed = self.transaction(&mut conn, |c| {
+                        c.run(&sql, &binds.values).map_err(self.query_err(&t.name))
+                    })?;
+                    out.archived += changed as u64;
+                    out.batches += 1;
+                    out.longest_batch_ms = out
+                        .longest_batch_ms
+                        .max(started.elapsed().as_secs_f64() * 1000.0);
+                }
             }
             if n < opts.batch.max(1) {
                 return Ok(());

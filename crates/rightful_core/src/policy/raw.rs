@@ -171,6 +171,8 @@ pub(super) struct Retention {
     pub note: String,
     #[serde(default)]
     pub cases: Vec<Case>,
+    #[serde(default)]
+    pub archive_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -323,9 +325,39 @@ pub(super) fn convert_retention(
         }
     }
     let default = default?;
+    let archive_after = match r.archive_after.as_deref() {
+        None => None,
+        Some(a) => match super::parse_duration(a) {
+            Err(m) => {
+                push(&format!("{field}.archive_after"), m);
+                ok = false;
+                None
+            }
+            Ok(d) => {
+                // The archive comes before the end: every period must outlast it, from the same
+                // event.
+                let probe = chrono::NaiveDate::from_ymd_opt(2000, 1, 1);
+                let archived = probe.and_then(|p| d.after(p));
+                let outlasts = |per: &Period| match per {
+                    Period::For { duration, from } => {
+                        *from == default.event() && probe.and_then(|p| duration.after(p)) > archived
+                    }
+                    Period::Until { .. } => false,
+                };
+                if outlasts(&default) && cases.iter().all(|c| outlasts(&c.period)) {
+                    Some(d)
+                } else {
+                    push(&format!("{field}.archive_after"), "records move to the archive before their period ends: give a period (`keep_for` + `from`) longer than `archive_after`, and the same event in every case".into());
+                    ok = false;
+                    None
+                }
+            }
+        },
+    };
     ok.then(|| {
         let mut rule = super::make_rule(default, cases);
         rule.note = r.note.clone();
+        rule.archive_after = archive_after;
         rule
     })
 }

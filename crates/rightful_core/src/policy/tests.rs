@@ -484,3 +484,47 @@ fn conditional_retention_depends_on_another_purpose() {
         Some(d("2025-02-09"))
     );
 }
+
+#[test]
+fn f1_an_archive_comes_before_the_end_of_a_period_from_the_same_event() {
+    let archived = SALES.replace(
+        "from = \"end_of_contract\"\n",
+        "from = \"end_of_contract\"\narchive_after = \"2 years\"\n",
+    );
+    let p = Policy::load(
+        &src("controller.toml", CONTROLLER),
+        &[src("purposes/sales.toml", &archived)],
+    )
+    .unwrap();
+    let rule = &p
+        .purpose("sales")
+        .unwrap()
+        .category("order")
+        .unwrap()
+        .retention;
+    assert_eq!(
+        rule.archive_period().unwrap().cutoff(d("2026-03-01")),
+        Some(d("2024-02-29"))
+    );
+    assert!(rule.describe().contains("intermediate archive"));
+    for bad in ["\"12 years\"", "\"soon\""] {
+        let text = SALES.replace(
+            "from = \"end_of_contract\"\n",
+            &format!("from = \"end_of_contract\"\narchive_after = {bad}\n"),
+        );
+        let errs = errors(CONTROLLER, &[("purposes/sales.toml", &text)]);
+        assert!(
+            errs.iter().any(|e| e.field == "retention.archive_after"),
+            "{errs:?}"
+        );
+    }
+    let until = LOYALTY.replace(
+        "until = \"withdrawal\"\n",
+        "until = \"withdrawal\"\narchive_after = \"1 year\"\n",
+    );
+    let errs = errors(CONTROLLER, &[("purposes/loyalty.toml", &until)]);
+    assert!(
+        errs.iter().any(|e| e.field == "retention.archive_after"),
+        "an `until` rule has no end to archive before: {errs:?}"
+    );
+}

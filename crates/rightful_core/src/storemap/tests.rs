@@ -184,3 +184,51 @@ fn the_store_kind_and_url_are_checked() {
     );
     assert!(e.iter().any(|x| x.contains("|url|")), "{e:#?}");
 }
+
+#[test]
+fn f1_a_table_the_policy_archives_needs_its_archive_flag() {
+    use crate::policy::tests::{CONTROLLER, SALES};
+    use crate::policy::{Policy, Source};
+    let sales = SALES.replace(
+        "from = \"end_of_contract\"\n",
+        "from = \"end_of_contract\"\narchive_after = \"2 years\"\n",
+    );
+    let policy = Policy::load(
+        &Source {
+            path: "controller.toml".into(),
+            text: CONTROLLER.into(),
+        },
+        &[Source {
+            path: "purposes/sales.toml".into(),
+            text: sales,
+        }],
+    )
+    .unwrap();
+    let map = r#"
+kind = "postgres"
+url = "postgres://x@localhost/shop"
+[tables.sales]
+purpose = "sales"
+key = "id"
+[tables.sales.columns]
+amount = "invoice"
+sold_at = { event = "end_of_contract" }
+"#;
+    let errs: Vec<String> = load("shop", "stores/shop.toml", map, &policy)
+        .unwrap_err()
+        .into_iter()
+        .map(|e| format!("{}|{}", e.field, e.message))
+        .collect();
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("archive|") && e.contains("2 years")),
+        "{errs:?}"
+    );
+    let flagged = map.replace("key = \"id\"\n", "key = \"id\"\narchive = \"archived\"\n")
+        + "archived = { ignore = \"archive flag\" }\n";
+    let ok = load("shop", "stores/shop.toml", &flagged, &policy).unwrap();
+    assert_eq!(
+        ok.table("sales").unwrap().archive.as_deref(),
+        Some("archived")
+    );
+}
