@@ -75,6 +75,10 @@ async fn f1_a_dry_run_predicts_the_sweep_exactly_a_second_run_purges_nothing_and
         predicted["shop.orders"].1, 3,
         "the customer's three orders are kept"
     );
+    assert!(
+        predicted["shop.customers"].0 > 0,
+        "customers whose every order is past its period go after them: {predicted:?}"
+    );
     let real = run(
         &app.engine,
         &Options {
@@ -139,6 +143,20 @@ async fn f1_a_dry_run_predicts_the_sweep_exactly_a_second_run_purges_nothing_and
             .hits
             .iter()
             .any(|h| h.table == "commercial_newsletter")
+    );
+    let mut held = rightful_connectors::Identities::new();
+    held.insert("email".into(), ["user60@example.test".to_owned()].into());
+    let found = app
+        .engine
+        .connector("shop")
+        .unwrap()
+        .discover(&held)
+        .unwrap();
+    assert!(
+        ["customers", "orders"]
+            .iter()
+            .all(|t| found.hits.iter().any(|h| h.table == *t)),
+        "the held customer and their orders stay"
     );
     let trail = app.trail();
     let swept: Vec<_> = trail
@@ -388,14 +406,18 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
         "INSERT INTO customers (id, email, first_name, last_name, phone, address, created_at) VALUES
            (900001, 'edge-a@boundary.test', 'A', 'Edge', '0', 'x', '2005-01-01'),
            (900002, 'edge-b@boundary.test', 'B', 'Edge', '0', 'x', '2005-01-01'),
-           (900003, 'edge-customer@boundary.test', 'C', 'Edge', '0', 'x', '2005-01-01');
+           (900003, 'edge-customer@boundary.test', 'C', 'Edge', '0', 'x', '2005-01-01'),
+           (900004, 'edge-d@boundary.test', 'D', 'Edge', '0', 'x', '2016-02-29 23:59:59'),
+           (900005, 'edge-e@boundary.test', 'E', 'Edge', '0', 'x', '2016-03-01 00:00:00'),
+           (900006, 'edge-f@boundary.test', 'F', 'Edge', '0', 'x', '2016-02-28 12:00:00');
          INSERT INTO orders (id, customer_id, ordered_at, delivered_at, status, total_cents) VALUES
            (9000001, 900001, '2016-02-01', '2016-02-29 23:59:59', 'delivered', 100),
            (9000002, 900001, '2016-02-01', '2016-03-01 00:00:00', 'delivered', 100),
            (9000003, 900002, '2024-02-01', '2024-02-29 23:59:59', 'delivered', 100),
            (9000004, 900002, '2024-02-01', '2024-03-01 00:00:00', 'delivered', 100),
            (9000005, 900002, '2010-01-01', NULL, 'paid', 100),
-           (9000006, 900003, '2025-06-01', '2025-06-05', 'delivered', 100);
+           (9000006, 900003, '2025-06-01', '2025-06-05', 'delivered', 100),
+           (9000007, 900004, '2016-02-20', '2016-02-29 10:00:00', 'delivered', 100);
          INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES
            (9000001, 9000001, 'Lens', 1, 100), (9000002, 9000002, 'Lens', 1, 100);
          INSERT INTO invoices (id, order_id, number, issued_at, amount_cents, billing_name, billing_address) VALUES
@@ -497,7 +519,12 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
         [9000002, 9000003],
         "two years after delivery, orders move to the intermediate archive"
     );
-    assert_eq!(ids_from(shop, "customers", 900_000).len(), 3);
+    // A customer goes once no order of theirs is left and they were collected more than ten
+    // years ago (the contract cannot have ended later than its last order).
+    assert_eq!(
+        ids_from(shop, "customers", 900_000),
+        [900001, 900002, 900003, 900005]
+    );
     assert_eq!(
         ids_from(cms, "technical_newsletter", 900_000),
         [900002, 900003]

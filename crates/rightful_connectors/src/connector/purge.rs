@@ -92,6 +92,9 @@ impl Connector {
         resolver: &mut Resolver<'_>,
     ) -> Result<Vec<TablePurge>, ConnectorError> {
         let mut report = Vec::new();
+        // Parents whose date lives in their children (customers, whose contracts end with their
+        // orders) are swept last, once their children have been.
+        let mut orphans: Vec<(&TableMap, RetentionRule, TablePurge)> = Vec::new();
         for t in &self.map.tables {
             let mut out = TablePurge {
                 table: t.name.clone(),
@@ -127,6 +130,10 @@ impl Connector {
                 .find(|c| c.event == Some(event))
                 .map(|c| c.name.clone());
             let same_event = periods.iter().all(|p| p.event() == event);
+            if column.is_none() && t.parent.is_none() && self.orphan_date(t, event).is_some() {
+                orphans.push((t, rule, out));
+                continue;
+            }
             let (Some(column), true) = (column, same_event) else {
                 out.skipped = Some(if t.parent.is_some() {
                     format!(
@@ -166,22 +173,107 @@ impl Connector {
                 self.archive_where(t, &column, flag, earliest, upto, opts, &mut out)?;
             }
             // Rows past even the longest period go whatever the conditions say.
-            self.purge_where(t, &column, None, earliest, opts, &mut out)?;
+            self.purge_where(t, &column, None, earliest, None, opts, &mut out)?;
             if latest > earliest {
                 self.purge_window(t, &column, &rule, earliest, opts, resolver, &mut out)?;
             }
             report.push(out);
         }
+        for (t, rule, mut out) in orphans {
+            self.purge_orphans(policy, t, &rule, opts, &mut out)?;
+            report.push(out);
+        }
         Ok(report)
     }
 
-    /// Deletes, batch by batch, the rows with `after < column <= upto` (dates).
+    /// The collection date of a parent table that lacks `event` while one of its children holds
+    /// it: its rows are past their period once no child row outlives the sweep and they were
+    /// collected longer ago than the period.
+    fn orphan_date(&self, t: &TableMap, event: StartEvent) -> Option<String> {
+        let collected = t
+            .columns
+            .iter()
+            .find(|c| c.event == Some(StartEvent::Collection))?;
+        self.map
+            .children(&t.name)
+            .any(|c| c.columns.iter().any(|col| col.event == Some(event)))
+            .then(|| collected.name.clone())
+    }
+
+    /// Sweeps a parent table whose period runs from a date its children hold (the customers of
+    /// the orders purpose): a row goes when it was collected longer ago than the longest period
+    /// and none of its child rows outlives this sweep (every child row is past its own period,
+    /// and neither restricted nor held). Its children are swept first, so the rows it deletes
+    /// have none left; the DELETE checks it again, and a child row added meanwhile keeps its
+    /// parent.
+    fn purge_orphans(
+        &self,
+        policy: &Policy,
+        t: &TableMap,
+        rule: &RetentionRule,
+        opts: PurgeOptions,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        let Some(collected) = self.orphan_date(t, rule.default.event()) else {
+            return Ok(());
+        };
+        let longest = |r: &RetentionRule| {
+            std::iter::once(r.default)
+                .chain(r.cases.iter().map(|c| c.period))
+                .filter_map(|p| p.cutoff(opts.today))
+                .min()
+        };
+        let Some(upto) = longest(rule) else {
+            return Ok(());
+        };
+        out.cutoffs = vec![(StartEvent::Collection, upto)];
+        let survivors = |binds: &mut Binds| -> String {
+            let mut sql = String::new();
+            for child in self.map.children(&t.name) {
+                let Some(link) = &child.parent else {
+                    continue;
+                };
+                // A child row goes in this sweep when it is past the longest period of its own
+                // rule (conditional cases are not assumed) and is neither restricted nor held.
+                let gone = self.table_rule(policy, child, opts.today).and_then(|r| {
+                    let event = r.default.event();
+                    let col = child.columns.iter().find(|c| c.event == Some(event))?;
+                    let cutoff = longest(&r)?;
+                    Some(format!(
+                        "{c} IS NOT NULL AND {c} < {}{}",
+                        self.dialect
+                            .date_param(&binds.push(Bind::Text(next_day(cutoff)))),
+                        self.exclusions(child, opts)(binds),
+                        c = self.q(&col.name)
+                    ))
+                });
+                sql.push_str(&format!(
+                    " AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = {}.{}{})",
+                    self.q(&child.name),
+                    self.q(&link.column),
+                    self.q(&t.name),
+                    self.q(&t.key),
+                    gone.map_or(String::new(), |g| format!(" AND NOT ({g})"))
+                ));
+            }
+            sql
+        };
+        self.purge_where(t, &collected, None, upto, Some(&survivors), opts, out)
+    }
+
+    /// Deletes, batch by batch, the rows with `after < column <= upto` (dates) that also meet
+    /// `orphans` (parent rows with no child row left), when given.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "two call sites; the pieces are distinct"
+    )]
     fn purge_where(
         &self,
         t: &TableMap,
         column: &str,
         after: Option<NaiveDate>,
         upto: NaiveDate,
+        orphans: Option<&dyn Fn(&mut Binds) -> String>,
         opts: PurgeOptions,
         out: &mut TablePurge,
     ) -> Result<(), ConnectorError> {
@@ -201,6 +293,9 @@ impl Connector {
                     self.dialect
                         .date_param(&binds.push(Bind::Text(next_day(a))))
                 ));
+            }
+            if let Some(extra) = orphans {
+                sql.push_str(&extra(binds));
             }
             sql
         };
@@ -275,15 +370,56 @@ impl Connector {
             }
             let n = keys.len();
             after = keys.last().cloned();
-            if opts.dry_run {
-                self.count_batch(&mut conn, t, keys, out)?;
-            } else {
-                self.delete_batch(&mut conn, t, keys, out)?;
+            match (opts.dry_run, orphans.is_some()) {
+                // Parents without children: nothing hangs off them.
+                (true, true) => out.rows += n as u64,
+                (true, false) => self.count_batch(&mut conn, t, keys, out)?,
+                (false, true) => self.delete_orphans(&mut conn, t, keys, out)?,
+                (false, false) => self.delete_batch(&mut conn, t, keys, out)?,
             }
             if n < opts.batch.max(1) {
                 return Ok(());
             }
         }
+    }
+
+    /// Deletes parent rows `keys` that still have no child row, in one statement.
+    fn delete_orphans(
+        &self,
+        conn: &mut super::PooledConnection<crate::sql::Manager>,
+        t: &TableMap,
+        keys: Vec<Bind>,
+        out: &mut TablePurge,
+    ) -> Result<(), ConnectorError> {
+        let started = Instant::now();
+        let mut binds = Binds::new(self.dialect);
+        let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+        let mut sql = format!(
+            "DELETE FROM {} WHERE {} IN ({})",
+            self.q(&t.name),
+            self.q(&t.key),
+            ph.join(", ")
+        );
+        for child in self.map.children(&t.name) {
+            if let Some(link) = &child.parent {
+                sql.push_str(&format!(
+                    " AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = {}.{})",
+                    self.q(&child.name),
+                    self.q(&link.column),
+                    self.q(&t.name),
+                    self.q(&t.key)
+                ));
+            }
+        }
+        let n = self.transaction(conn, |c| {
+            c.run(&sql, &binds.values).map_err(self.query_err(&t.name))
+        })?;
+        out.rows += n as u64;
+        out.batches += 1;
+        out.longest_batch_ms = out
+            .longest_batch_ms
+            .max(started.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
     }
 
     /// Sets the archive flag, batch by batch, of the rows with `after < column <= upto` that are
