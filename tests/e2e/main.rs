@@ -31,6 +31,7 @@ where
 }
 
 mod documents;
+mod drp;
 mod execution;
 mod http;
 mod identity;

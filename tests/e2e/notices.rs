@@ -350,9 +350,13 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
         [
             "/.well-known/jwks.json",
             "/health",
+            "/v1/agent/{agent_id}",
             "/v1/audit",
             "/v1/audit/verify",
             "/v1/auth/token",
+            "/v1/data-rights-request",
+            "/v1/data-rights-request/{id}",
+            "/v1/data-rights-request/{id}/result",
             "/v1/holds",
             "/v1/holds/{id}",
             "/v1/register",
@@ -371,6 +375,8 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
     // Every staff route says which scheme it needs.
     let decision = &doc["paths"]["/v1/requests/{id}/decision"]["post"];
     assert_eq!(decision["security"][0]["bearer"], serde_json::json!([]));
+    let exercise = &doc["paths"]["/v1/data-rights-request"]["post"];
+    assert_eq!(exercise["security"][0]["drp_token"], serde_json::json!([]));
     assert!(doc["components"]["schemas"]["Submission"]["properties"]["first_name"].is_object());
     let res = atest::call_service(&svc, atest::TestRequest::get().uri("/docs/").to_request()).await;
     assert_eq!(res.status().as_u16(), 200);

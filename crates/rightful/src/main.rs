@@ -938,6 +938,12 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
     out!("  health:   http://{addr}/health");
     out!("  register: http://{addr}/v1/register?format=csv   (also json, jsonld)");
     out!("  API docs: http://{addr}/docs/   (OpenAPI 3.1: http://{addr}/openapi.json)");
+    if !engine.settings.drp.business_id.is_empty() {
+        out!(
+            "  DRP 1.0:  http://{addr}/v1/data-rights-request   (business-id {})",
+            engine.settings.drp.business_id
+        );
+    }
     tracing::info!(listen.addr = %addr, purposes.count = engine.policy.purposes.len(), "server started");
     actix_web::rt::System::new()
         .block_on(async move {
@@ -950,6 +956,10 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
                 &engine,
                 &format!("{}-{}", hostname(), std::process::id()),
             );
+            // DRP agents are told of every status change at their callback.
+            if !engine.settings.drp.business_id.is_empty() {
+                actix_web::rt::spawn(rightful_engine::drp::run_callbacks(engine.clone()));
+            }
             let server = rightful_api::serve(engine, listener)?;
             server.await
         })

@@ -24,6 +24,29 @@ impl FromRequest for Public {
     }
 }
 
+/// The route belongs to the Data Rights Protocol: the caller is a registered authorised agent,
+/// known by the pair-wise bearer token it obtained at set-up (or, at set-up itself, by its
+/// signature over the body). The handler checks the token against the engine; this extractor
+/// only reads it (`None` when absent).
+#[derive(Debug, Clone)]
+pub struct DrpAgent(pub Option<String>);
+
+impl FromRequest for DrpAgent {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        ready(Ok(Self(token)))
+    }
+}
+
 /// A role a route can require.
 pub trait RequiredRole {
     /// Its name in errors.

@@ -64,6 +64,17 @@ impl Modify for Security {
                 "`Request <token>`: the per-request token returned once at intake",
             ))),
         );
+        components.add_security_scheme(
+            "drp_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "DRP pair-wise token from POST /v1/agent/{agent_id}, for a registered authorised agent",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -97,9 +108,16 @@ impl Modify for Security {
         crate::handlers::holds::list_holds,
         crate::handlers::holds::post_hold,
         crate::handlers::holds::delete_hold,
+        crate::handlers::drp::post_agent,
+        crate::handlers::drp::get_agent,
+        crate::handlers::drp::post_request,
+        crate::handlers::drp::get_request,
+        crate::handlers::drp::delete_request,
+        crate::handlers::drp::get_result,
     ),
     components(schemas(
         crate::error::ErrorBody,
+        crate::handlers::drp::DrpErrorBody,
         StatusBody,
         TokenBody,
         VerifyBody,
@@ -116,6 +134,7 @@ impl Modify for Security {
         (name = "subject", description = "Data subjects and their agents: intake, then the per-request token"),
         (name = "dpo", description = "Role `dpo`: the request queue and its decisions"),
         (name = "auditor", description = "Role `auditor` (or `dpo`): the audit trail and its verification"),
+        (name = "drp", description = "Registered authorised agents over the Data Rights Protocol 1.0 (docs/DRP.md): pair-wise token from the set-up, signed bodies"),
         (name = "site", description = "Role `site` (or `dpo`): the site's mailing tools check the suppression list"),
     )
 )]

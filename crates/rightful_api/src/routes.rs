@@ -2,7 +2,7 @@
 
 use crate::auth::Public;
 use crate::error::ApiError;
-use crate::handlers::{audit, auth, health, holds, jwks, register, requests, suppressions};
+use crate::handlers::{audit, auth, drp, health, holds, jwks, register, requests, suppressions};
 use actix_web::dev::{Service, ServiceRequest};
 use actix_web::{HttpRequest, web};
 use rightful_engine::Engine;
@@ -72,6 +72,21 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                     .route(
                         "/v1/requests/{id}/directives",
                         web::get().to(requests::directives::get_directives),
+                    )
+                    .route("/v1/agent/{agent_id}", web::post().to(drp::post_agent))
+                    .route("/v1/agent/{agent_id}", web::get().to(drp::get_agent))
+                    .route("/v1/data-rights-request", web::post().to(drp::post_request))
+                    .route(
+                        "/v1/data-rights-request/{id}",
+                        web::get().to(drp::get_request),
+                    )
+                    .route(
+                        "/v1/data-rights-request/{id}",
+                        web::delete().to(drp::delete_request),
+                    )
+                    .route(
+                        "/v1/data-rights-request/{id}/result",
+                        web::get().to(drp::get_result),
                     )
                     .route("/v1/holds", web::get().to(holds::list_holds))
                     .route("/v1/holds", web::post().to(holds::post_hold))

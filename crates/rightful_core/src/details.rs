@@ -135,16 +135,24 @@ fn rectification(policy: &Policy, m: &Map<String, Value>) -> Result<(), String> 
 
 /// C7: grounds relating to the subject's situation (Art. 21(1)); none needed for marketing
 /// (Art. 21(2)).
+///
+/// `withdraw: true` takes back an earlier objection to direct marketing (the subject opts in
+/// again): it names marketing purposes only.
 fn objection(policy: &Policy, m: &Map<String, Value>) -> Result<(), String> {
     let purposes = purposes_named(policy, m)?;
-    if text(m, "grounds", "details.")?.is_some() {
-        return Ok(());
-    }
     let all_marketing = !purposes.is_empty()
         && purposes
             .iter()
             .all(|p| policy.purpose(p).is_some_and(|p| p.marketing));
-    if all_marketing {
+    match m.get("withdraw") {
+        None | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) if all_marketing => return Ok(()),
+        Some(Value::Bool(true)) => {
+            return Err("taking back an objection (`details.withdraw`) names the marketing purposes it covered (`details.purposes`)".into());
+        }
+        Some(_) => return Err("`details.withdraw` is true or false".into()),
+    }
+    if text(m, "grounds", "details.")?.is_some() || all_marketing {
         return Ok(());
     }
     Err("an objection states grounds relating to your particular situation (`details.grounds`, Art. 21(1)); an objection to direct marketing needs none: name the marketing purposes (`details.purposes`, Art. 21(2))".into())
@@ -276,6 +284,23 @@ mod tests {
             "the fixture has both kinds"
         );
         assert!(check(&p, RequestType::Objection, &json!({"purposes": marketing})).is_ok());
+        assert!(
+            check(
+                &p,
+                RequestType::Objection,
+                &json!({"purposes": marketing, "withdraw": true})
+            )
+            .is_ok()
+        );
+        assert!(
+            check(
+                &p,
+                RequestType::Objection,
+                &json!({"purposes": other, "withdraw": true, "grounds": "x"})
+            )
+            .is_err(),
+            "only a marketing objection is taken back this way"
+        );
         assert!(check(&p, RequestType::Objection, &json!({"purposes": other})).is_err());
         assert!(check(&p, RequestType::Objection, &json!({})).is_err());
         assert!(

@@ -182,6 +182,38 @@ pub async fn verify_staff_token(
 struct Agent {
     name: String,
     public_key: String,
+    #[serde(default)]
+    attests_mandates: bool,
+}
+
+/// A registered authorised agent (`<agents_dir>/<id>.toml`).
+pub(crate) struct RegisteredAgent {
+    /// Its name.
+    pub name: String,
+    /// Its Ed25519 verifying key.
+    pub key: VerifyingKey,
+    /// Whether the DPO accepted, when registering it, that it holds each subject's mandate and
+    /// shows it on demand (A13): its signed requests then stand as the proof of authority.
+    pub attests_mandates: bool,
+}
+
+/// The registered agent `id`, if there is one with a usable key.
+pub(crate) fn registered_agent(settings: &IdentitySettings, id: &str) -> Option<RegisteredAgent> {
+    if !rightful_core::storemap::is_identifier(id) {
+        return None;
+    }
+    let agent: Agent = std::fs::read_to_string(settings.agents_dir.join(format!("{id}.toml")))
+        .ok()
+        .and_then(|t| toml::from_str(&t).ok())?;
+    let key: [u8; 32] = STANDARD
+        .decode(agent.public_key.trim())
+        .ok()
+        .and_then(|k| k.try_into().ok())?;
+    Some(RegisteredAgent {
+        name: agent.name,
+        key: VerifyingKey::from_bytes(&key).ok()?,
+        attests_mandates: agent.attests_mandates,
+    })
 }
 
 /// Verifies `Rightful-Agent-Signature: agent=<id>, signature=<base64 Ed25519 over the body>`
@@ -205,21 +237,8 @@ pub fn verify_agent(
             "the agent signature header needs agent=… and signature=…",
         ));
     };
-    if !rightful_core::storemap::is_identifier(&agent) {
-        return Err(invalid("unknown agent"));
-    }
-    let registered: Agent =
-        std::fs::read_to_string(settings.agents_dir.join(format!("{agent}.toml")))
-            .ok()
-            .and_then(|t| toml::from_str(&t).ok())
-            .ok_or_else(|| invalid("unknown agent"))?;
-    let key: [u8; 32] = STANDARD
-        .decode(registered.public_key.trim())
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| invalid("the agent's registered key is not usable"))?;
-    let key = VerifyingKey::from_bytes(&key)
-        .map_err(|_| invalid("the agent's registered key is not usable"))?;
+    let registered = registered_agent(settings, &agent).ok_or_else(|| invalid("unknown agent"))?;
+    let key = registered.key;
     let sig: [u8; 64] = STANDARD
         .decode(&signature)
         .ok()

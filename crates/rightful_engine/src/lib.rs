@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod demo;
 pub mod documents;
+pub mod drp;
 pub mod env;
 pub mod execution;
 pub mod identity;

@@ -360,6 +360,56 @@ pub struct Settings {
     /// Carrying out approved requests.
     #[serde(default)]
     pub execution: ExecutionSettings,
+    /// The Data Rights Protocol server.
+    #[serde(default)]
+    pub drp: DrpSettings,
+}
+
+/// `[drp]`: Rightful as a Data Rights Protocol 1.0 server for registered authorised agents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrpSettings {
+    /// Our `business-id` in the DRP network directory; empty disables the DRP routes.
+    #[serde(default)]
+    pub business_id: String,
+    /// The public base URL of this API, for `results_url` (empty: `http://<server.listen>`).
+    #[serde(default)]
+    pub public_url: String,
+    /// Seconds an agent's clock may run ahead of ours when it dates a message (`issued-at`).
+    #[serde(default = "default_clock_skew_secs")]
+    pub clock_skew_secs: i64,
+    /// How often status changes are looked for and pushed to the agents' callbacks, in ms.
+    #[serde(default = "default_callback_poll_ms")]
+    pub callback_poll_ms: u64,
+    /// Failed pushes of one status before it is given up (the agent can still ask for it).
+    #[serde(default = "default_callback_attempts")]
+    pub callback_attempts: i32,
+    /// Lets a status callback go to a plain `http://` address (local tests only).
+    #[serde(default)]
+    pub allow_plain_http_callbacks: bool,
+}
+
+const fn default_clock_skew_secs() -> i64 {
+    30
+}
+const fn default_callback_poll_ms() -> u64 {
+    1000
+}
+const fn default_callback_attempts() -> i32 {
+    6
+}
+
+impl Default for DrpSettings {
+    fn default() -> Self {
+        Self {
+            business_id: String::new(),
+            public_url: String::new(),
+            clock_skew_secs: default_clock_skew_secs(),
+            callback_poll_ms: default_callback_poll_ms(),
+            callback_attempts: default_callback_attempts(),
+            allow_plain_http_callbacks: false,
+        }
+    }
 }
 
 /// `[execution]`: the workers that carry out approved requests.

@@ -323,6 +323,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// DRP pair-wise tokens: one per registered agent (a new set-up replaces it).
+    drp_agents (agent_id) {
+        /// The agent's id in the registry.
+        agent_id -> Text,
+        /// SHA-256 of the bearer token.
+        token_hash -> Text,
+        /// When it was issued.
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Signed DRP messages already accepted: a replay is refused until the message expires.
+    drp_messages (hash) {
+        /// SHA-256 of the signed body.
+        hash -> Text,
+        /// The agent that sent it.
+        agent_id -> Text,
+        /// Its `expires-at`.
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Requests received over DRP: the agent, its callback and how the last status was pushed.
+    drp_requests (id) {
+        /// The DRP `request_id` (the request's own id when one was opened).
+        id -> Text,
+        /// The agent managing it.
+        agent_id -> Text,
+        /// The request opened in the queue, if any (none when denied at once).
+        request_id -> Nullable<Text>,
+        /// The agent's own id for it, echoed as `agent_request_id`.
+        agent_request_id -> Nullable<Text>,
+        /// The DRP exercise.
+        exercise -> Text,
+        /// The regime the agent named.
+        regime -> Nullable<Text>,
+        /// Where status changes are pushed.
+        status_callback -> Nullable<Text>,
+        /// The signed message as received (base64): the agent's attestation, kept as proof of
+        /// its authority (A13).
+        signed -> Text,
+        /// When it arrived.
+        received_at -> Timestamp,
+        /// The DRP reason when it was denied at once (`claim_not_covered`, …).
+        denied_reason -> Nullable<Text>,
+        /// Words for the agent about that denial or the revocation.
+        processing_details -> Nullable<Text>,
+        /// The last status object pushed to the callback (or given up on).
+        pushed -> Nullable<Text>,
+        /// Failed pushes of the current status.
+        push_attempts -> Integer,
+        /// When the next push may be tried.
+        next_push_at -> Nullable<Timestamp>,
+        /// Last change.
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -483,6 +544,28 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "directives",
             "executor",
             "recorded_at",
+        ],
+    ),
+    ("drp_agents", &["agent_id", "token_hash", "created_at"]),
+    ("drp_messages", &["hash", "agent_id", "expires_at"]),
+    (
+        "drp_requests",
+        &[
+            "id",
+            "agent_id",
+            "request_id",
+            "agent_request_id",
+            "exercise",
+            "regime",
+            "status_callback",
+            "signed",
+            "received_at",
+            "denied_reason",
+            "processing_details",
+            "pushed",
+            "push_attempts",
+            "next_push_at",
+            "updated_at",
         ],
     ),
     (

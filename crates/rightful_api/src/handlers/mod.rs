@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod drp;
 pub mod health;
 pub mod holds;
 pub mod jwks;

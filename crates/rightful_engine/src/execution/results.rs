@@ -309,6 +309,46 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
         }
         outcome["suppressed_for"] = serde_json::json!(plan.suppression);
     }
+    // The subject takes back an objection to direct marketing (opts in again): the suppression
+    // entries of the purposes named go; marketing may resume only on its own legal basis.
+    if ctx.kind == RequestType::Objection
+        && ctx.details.get("withdraw") == Some(&serde_json::Value::Bool(true))
+    {
+        let purposes: Vec<String> = ctx
+            .details
+            .get("purposes")
+            .and_then(|p| serde_json::from_value(p.clone()).ok())
+            .unwrap_or_default();
+        let key = match crate::stores::hash_key(&engine.settings) {
+            Ok(k) => k,
+            Err(e) => return StepEnd::Retry(e.to_string()),
+        };
+        let ids: rightful_connectors::Identities =
+            serde_json::from_str(&ctx.execution.identities).unwrap_or_default();
+        let hashes: Vec<String> = ids
+            .get("email")
+            .into_iter()
+            .flatten()
+            .map(|e| crate::suppression::hash(&key, e))
+            .collect();
+        let p2 = purposes.clone();
+        let removed = engine
+            .store
+            .run(move |c| {
+                let mut n = 0;
+                for p in &p2 {
+                    for h in &hashes {
+                        n += rightful_store::models::suppression::remove(c, p, h)?;
+                    }
+                }
+                Ok(n)
+            })
+            .await;
+        match removed {
+            Ok(_) => outcome["unsuppressed_for"] = serde_json::json!(purposes),
+            Err(e) => return StepEnd::Retry(e.to_string()),
+        }
+    }
     // D1, D6 (iv): a verified notice of death marks the subject deceased; without directives to
     // carry out, the heirs' limited rights apply (LIL art. 85-II).
     if ctx.kind == RequestType::PostMortem
@@ -467,6 +507,20 @@ fn summary_text(outcome: &serde_json::Value, fr: bool) -> String {
             "- No record about you was found in our systems, or none needed changing.",
             "- Aucune donnée vous concernant n'a été trouvée dans nos systèmes, ou aucune n'avait à être modifiée.",
         ));
+    }
+    if let Some(purposes) = outcome["unsuppressed_for"].as_array() {
+        let names: Vec<&str> = purposes.iter().filter_map(|p| p.as_str()).collect();
+        lines.push(if fr {
+            format!(
+                "- Votre opposition à la prospection est levée pour : {}.",
+                names.join(", ")
+            )
+        } else {
+            format!(
+                "- Your objection to direct marketing is taken back for: {}.",
+                names.join(", ")
+            )
+        });
     }
     if let Some(pm) = outcome["post_mortem"].as_str() {
         lines.push(match (fr, pm.starts_with("No directives")) {

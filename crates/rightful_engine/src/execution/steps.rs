@@ -116,6 +116,13 @@ fn kind_and_scope(
         RequestType::Portability => RequestKind::Portability,
         RequestType::Erasure => RequestKind::Erasure,
         RequestType::Restriction => RequestKind::Restriction,
+        // Taking back a marketing objection changes nothing in the stores: the suppression
+        // entries go when the request is finalized.
+        RequestType::Objection
+            if details.get("withdraw") == Some(&serde_json::Value::Bool(true)) =>
+        {
+            return Ok(None);
+        }
         RequestType::Objection => RequestKind::Objection,
         RequestType::WithdrawConsent => RequestKind::WithdrawConsent,
         RequestType::Rectification => RequestKind::Rectification {

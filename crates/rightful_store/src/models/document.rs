@@ -130,6 +130,32 @@ pub fn check(
     Ok(n == 1)
 }
 
+/// Settles a requested document that never travels to us: an authorised agent's mandate it
+/// attests to hold, under the terms the DPO accepted when registering it (A13). `false` when no
+/// such document is waiting.
+pub fn attest(
+    conn: &mut DbConn,
+    request_id: &str,
+    kind: &str,
+    by: &str,
+    method: &str,
+    at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        d::table
+            .find((request_id, kind))
+            .filter(d::outcome.is_null()),
+    )
+    .set((
+        d::checked_at.eq(at),
+        d::checked_by.eq(by),
+        d::outcome.eq("accepted"),
+        d::method.eq(method),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Deletes the content of documents uploaded before `before` and still unchecked; returns the
 /// `(request, kind)` of each.
 pub fn purge_unchecked(

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod challenge;
 pub mod directive;
 pub mod document;
+pub mod drp;
 pub mod hold;
 pub mod job;
 pub mod notification;

@@ -35,3 +35,8 @@ pub fn is_suppressed(conn: &mut DbConn, purpose: &str, hash: &str) -> Result<boo
         .get_result::<i64>(conn)?
         > 0)
 }
+
+/// Removes the entry (the subject took back a marketing objection); how many went.
+pub fn remove(conn: &mut DbConn, purpose: &str, hash: &str) -> Result<usize, StoreError> {
+    Ok(diesel::delete(s::table.find((purpose, hash))).execute(conn)?)
+}

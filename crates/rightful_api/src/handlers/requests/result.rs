@@ -40,7 +40,12 @@ pub async fn get_result(
         return Err(ApiError::Expired);
     }
     let file = rightful_engine::execution::result_path(&engine, &id);
-    let f = std::fs::File::open(&file).map_err(|_| ApiError::NotFound)?;
+    zip_download(&file, &id)
+}
+
+/// Streams a result ZIP as a download.
+pub(crate) fn zip_download(file: &std::path::Path, id: &str) -> Result<HttpResponse, ApiError> {
+    let f = std::fs::File::open(file).map_err(|_| ApiError::NotFound)?;
     // Streamed in 64 KiB chunks: memory stays bounded whatever the size of the export.
     let stream = futures_util::stream::unfold(f, |mut f| async move {
         let mut buf = vec![0u8; 64 * 1024];
