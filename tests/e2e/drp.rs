@@ -694,6 +694,33 @@ async fn drp_rejects_what_it_cannot_trust_and_waits_for_a_mandate_it_was_not_giv
         "a replayed request"
     );
     let id = sent["request_id"].as_str().unwrap().to_owned();
+    // The same request again while the first is open is a repeat (`open`, answered with the
+    // first); an opt-in right after an opt-out is a request of its own.
+    let (_, repeat) = drp.exercise(&token, a.sign(&good(json!({})))).await;
+    assert_eq!(repeat["status"], "open", "{repeat}");
+    assert!(
+        repeat["processing_details"]
+            .as_str()
+            .unwrap()
+            .contains("already open")
+    );
+    let (_, out) = drp
+        .exercise(
+            &token,
+            a.sign(&request(&a, "sale:opt-out", "carol@example.test", &cb.url)),
+        )
+        .await;
+    let (_, back) = drp
+        .exercise(
+            &token,
+            a.sign(&request(&a, "sale:opt-in", "carol@example.test", &cb.url)),
+        )
+        .await;
+    assert_eq!(
+        (out["status"].as_str(), back["status"].as_str()),
+        (Some("in_progress"), Some("in_progress")),
+        "{back}"
+    );
     // Another agent cannot read or revoke it.
     assert_eq!(
         drp.get(&token_b, &format!("/v1/data-rights-request/{id}"))

@@ -409,7 +409,8 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
            (900003, 'edge-customer@boundary.test', 'C', 'Edge', '0', 'x', '2005-01-01'),
            (900004, 'edge-d@boundary.test', 'D', 'Edge', '0', 'x', '2016-02-29 23:59:59'),
            (900005, 'edge-e@boundary.test', 'E', 'Edge', '0', 'x', '2016-03-01 00:00:00'),
-           (900006, 'edge-f@boundary.test', 'F', 'Edge', '0', 'x', '2016-02-28 12:00:00');
+           (900006, 'edge-f@boundary.test', 'F', 'Edge', '0', 'x', '2016-02-28 12:00:00'),
+           (900007, 'edge-former@boundary.test', 'G', 'Edge', '0', 'x', '2005-01-01');
          INSERT INTO orders (id, customer_id, ordered_at, delivered_at, status, total_cents) VALUES
            (9000001, 900001, '2016-02-01', '2016-02-29 23:59:59', 'delivered', 100),
            (9000002, 900001, '2016-02-01', '2016-03-01 00:00:00', 'delivered', 100),
@@ -417,7 +418,8 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
            (9000004, 900002, '2024-02-01', '2024-03-01 00:00:00', 'delivered', 100),
            (9000005, 900002, '2010-01-01', NULL, 'paid', 100),
            (9000006, 900003, '2025-06-01', '2025-06-05', 'delivered', 100),
-           (9000007, 900004, '2016-02-20', '2016-02-29 10:00:00', 'delivered', 100);
+           (9000007, 900004, '2016-02-20', '2016-02-29 10:00:00', 'delivered', 100),
+           (9000008, 900007, '2014-12-20', '2015-01-01 10:00:00', 'delivered', 100);
          INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES
            (9000001, 9000001, 'Lens', 1, 100), (9000002, 9000002, 'Lens', 1, 100);
          INSERT INTO invoices (id, order_id, number, issued_at, amount_cents, billing_name, billing_address) VALUES
@@ -452,7 +454,8 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
                (900002, 'repair', 'E', 'E', 'edge-customer@boundary.test', 'x', 'EDGE-S2', '2021-03-01 00:00:00'),
                (900003, 'repair', 'E', 'E', 'edge-customer@boundary.test', 'x', 'EDGE-S3', '2023-02-28 {OUT}'),
                (900004, 'repair', 'E', 'E', 'edge-stranger@boundary.test', 'x', 'EDGE-S4', '2023-02-28 {OUT}'),
-               (900005, 'repair', 'E', 'E', 'edge-stranger@boundary.test', 'x', 'EDGE-S5', '2023-03-01 00:00:00');
+               (900005, 'repair', 'E', 'E', 'edge-stranger@boundary.test', 'x', 'EDGE-S5', '2023-03-01 00:00:00'),
+               (900006, 'repair', 'E', 'E', 'edge-former@boundary.test', 'x', 'EDGE-S6', '2022-06-01 00:00:00');
              INSERT INTO site_admins (id, last_name, first_name, email, role_ended_at) VALUES
                (900001, 'E', 'E', 'edge-a1@boundary.test', '2026-02-28 {OUT}'),
                (900002, 'E', 'E', 'edge-a2@boundary.test', '2026-03-01 08:00:00'),
@@ -539,7 +542,8 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
     assert_eq!(
         ids_from(cms, "support_tickets", 900_000),
         [900002, 900003, 900005],
-        "a customer's tickets are kept 5 years, a stranger's 3"
+        "a customer's tickets are kept 5 years, a stranger's 3, and a former customer whose \
+         every order and record goes in this sweep is a customer no more"
     );
     assert_eq!(ids_from(cms, "site_admins", 900_000), [900002, 900003]);
     assert_eq!(

@@ -782,14 +782,21 @@ async fn build_status(engine: &Engine, row: &DrpRequest) -> Result<Value, DrpErr
         .run(move |c| {
             let found = request::find(c, &rid)?;
             let unsettled = crate::documents::unsettled(c, &rid)?;
-            Ok((found, unsettled))
+            let repeat = request::subject(c, &rid)?.is_some_and(|s| s.duplicate_of.is_some());
+            Ok((found, (unsettled, repeat)))
         })
         .await?;
+    let (unsettled, repeat) = unsettled;
     let found = found.ok_or(DrpError::NotFound)?;
     let expected_by = format!("{}T23:59:59+00:00", found.due_on);
     let status = found.status()?;
     let extended = "The response period was extended by two further months (GDPR Art. 12(3)); the subject was told why by e-mail.";
     let (state, reason, details): (&str, &str, Option<String>) = match status {
+        Status::Received if repeat => (
+            "open",
+            "",
+            Some("The same request from the same subject is already open: it is answered with that one.".into()),
+        ),
         Status::Received => ("open", "", None),
         Status::IdentityPending => (
             "in_progress",

@@ -294,13 +294,34 @@ pub async fn submit_from(
         .sign(&ack)
         .ok_or_else(|| IntakeError::Invalid("cannot sign the acknowledgement".into()))?;
     let (req_id, email_s, channel_s) = (id.clone(), email.as_ref().to_owned(), channel.to_owned());
+    let details_cmp = details.clone();
     let doc_kinds: Vec<&'static str> = documents.iter().map(|d| d.as_str()).collect();
     let hash = token_hash(&token);
     let duplicate_of = engine
         .store
         .run(move |c| {
             let since = (now - chrono::Duration::hours(DUPLICATE_WINDOW_HOURS)).naive_utc();
-            let duplicate_of = request::recent_open(c, &email_s, kind.as_str(), since)?.map(|r| r.id);
+            // A repeat asks the same thing: a request with other details (other purposes, an
+            // objection taken back) is a request of its own.
+            let same = |d: &serde_json::Value| {
+                let strip = |v: &serde_json::Value| {
+                    let mut v = v.clone();
+                    if let Some(m) = v.as_object_mut() {
+                        for k in ["text", "language", "postal_address"] {
+                            m.remove(k);
+                        }
+                    }
+                    v
+                };
+                strip(d) == strip(&details_cmp)
+            };
+            let duplicate_of = match request::recent_open(c, &email_s, kind.as_str(), since)? {
+                Some(r) => request::subject(c, &r.id)?
+                    .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.details).ok())
+                    .filter(|d| same(d))
+                    .map(|_| r.id),
+                None => None,
+            };
             let at = now.naive_utc();
             request::insert_with_subject(
                 c,

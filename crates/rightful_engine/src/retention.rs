@@ -8,11 +8,11 @@
 //! (Art. 19). The server runs it on `[schedule] retention`; `rightful retention run` on demand.
 
 use crate::{Engine, EngineError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rightful_connectors::{Connector, ConnectorError, Identities, PurgeOptions, TablePurge};
 use rightful_core::audit::EntryContent;
 use rightful_core::lifecycle::Status;
-use rightful_core::retention::Condition;
+use rightful_core::retention::{Condition, StartEvent};
 use std::collections::BTreeSet;
 
 /// What to sweep.
@@ -237,7 +237,16 @@ async fn held(engine: &Engine) -> Result<Identities, EngineError> {
 }
 
 /// Whether the subject of `ids` appears in (or is absent from) a purpose, searched in every store.
-fn resolve(engine: &Engine, cond: &Condition, ids: &Identities) -> Result<bool, ConnectorError> {
+///
+/// A subject counts as present only through records that outlive this sweep: a customer whose
+/// every order is past its ten years is not one any more, whichever store is swept first. So a
+/// dry run and the real run give the same answers, and a second run finds nothing more.
+fn resolve(
+    engine: &Engine,
+    cond: &Condition,
+    ids: &Identities,
+    today: NaiveDate,
+) -> Result<bool, ConnectorError> {
     let (purpose, wanted) = match cond {
         Condition::AppearsIn(p) => (p, true),
         Condition::AbsentFrom(p) => (p, false),
@@ -247,11 +256,51 @@ fn resolve(engine: &Engine, cond: &Condition, ids: &Identities) -> Result<bool, 
             continue;
         }
         let c = engine.connector(&s.map.name)?;
-        if c.discover(ids)?.hits.iter().any(|h| &h.purpose == purpose) {
-            return Ok(wanted);
+        let found = c.discover(ids)?;
+        for hit in found.hits.iter().filter(|h| &h.purpose == purpose) {
+            if outlives_sweep(engine, &c, &s.map, hit, today) {
+                return Ok(wanted);
+            }
         }
     }
     Ok(!wanted)
+}
+
+/// Whether some of the subject's rows in a table stay after a sweep on `today`: a row whose
+/// period has not started (a contract still running) or ends after even the longest period's
+/// cut-off; in a parent table without the rule's date, a row collected after that cut-off (its
+/// children are hits of their own).
+fn outlives_sweep(
+    engine: &Engine,
+    c: &Connector,
+    map: &rightful_core::storemap::StoreMap,
+    hit: &rightful_connectors::TableHit,
+    today: NaiveDate,
+) -> bool {
+    let Some(t) = map.table(&hit.table) else {
+        return true;
+    };
+    let Some(rule) = c.table_rule(&engine.policy, t, today) else {
+        return true;
+    };
+    let Some(cutoff) = std::iter::once(rule.default)
+        .chain(rule.cases.iter().map(|x| x.period))
+        .filter_map(|p| p.cutoff(today))
+        .min()
+    else {
+        return true;
+    };
+    let event = rule.default.event();
+    let holds_event = t.columns.iter().any(|col| col.event == Some(event));
+    let dated = if holds_event {
+        event
+    } else {
+        StartEvent::Collection
+    };
+    if holds_event && event == StartEvent::EndOfContract && hit.open_contracts > 0 {
+        return true;
+    }
+    hit.events.get(&dated).is_none_or(|d| *d > cutoff)
 }
 
 /// Sweeps every store (or the one asked for); `progress` is told when each store starts and ends.
@@ -291,8 +340,9 @@ pub async fn run(
         let outcome = tokio::task::spawn_blocking(move || {
             let c: std::sync::Arc<Connector> = engine2.connector(&name2)?;
             let resolver_engine = engine2.clone();
-            let mut resolver =
-                move |cond: &Condition, ids: &Identities| resolve(&resolver_engine, cond, ids);
+            let mut resolver = move |cond: &Condition, ids: &Identities| {
+                resolve(&resolver_engine, cond, ids, today)
+            };
             c.purge(
                 &engine2.policy,
                 PurgeOptions {

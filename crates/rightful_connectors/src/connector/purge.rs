@@ -70,7 +70,12 @@ impl Connector {
     /// The retention rule of a table: the rule of its data categories (they share one in the
     /// maps we ship; when they differ, the longest-lived category decides, so nothing is purged
     /// early).
-    fn table_rule(&self, policy: &Policy, t: &TableMap, today: NaiveDate) -> Option<RetentionRule> {
+    pub fn table_rule(
+        &self,
+        policy: &Policy,
+        t: &TableMap,
+        today: NaiveDate,
+    ) -> Option<RetentionRule> {
         let purpose = policy.purpose(t.purpose.as_ref())?;
         let rules: Vec<&RetentionRule> = t
             .categories()
