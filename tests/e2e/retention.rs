@@ -334,14 +334,16 @@ async fn f1_a_legal_hold_keeps_a_subjects_expired_records_until_it_is_released()
     assert_eq!(actions, ["hold.placed", "hold.released"]);
 }
 
-/// The ids of `table`'s rows at or above `from`, in one of the demo site's stores.
-fn ids_from(url: &str, table: &str, from: i64) -> Vec<i64> {
+/// The ids of `table`'s rows at or above `from` that also meet `and` (SQL, or empty), in one of
+/// the demo site's stores.
+fn ids_where(url: &str, table: &str, from: i64, and: &str) -> Vec<i64> {
     use diesel::r2d2::ManageConnection;
     use rightful_connectors::sql::{Dialect, Manager};
     let dialect = Dialect::of_url(url);
     let mut conn = Manager { url: url.into() }.connect().unwrap();
+    let and = and.replace("TRUE", dialect.true_literal());
     let sql = format!(
-        "SELECT {} AS doc FROM {table} WHERE id >= {from} ORDER BY id",
+        "SELECT {} AS doc FROM {table} WHERE id >= {from} {and} ORDER BY id",
         dialect.json_object(&[("id".into(), "id".into())])
     );
     conn.exec()
@@ -356,27 +358,13 @@ fn ids_from(url: &str, table: &str, from: i64) -> Vec<i64> {
         .collect()
 }
 
+fn ids_from(url: &str, table: &str, from: i64) -> Vec<i64> {
+    ids_where(url, table, from, "")
+}
+
 /// The ids of the archived orders at or above `from`.
 fn archived_orders(url: &str, from: i64) -> Vec<i64> {
-    use diesel::r2d2::ManageConnection;
-    use rightful_connectors::sql::{Dialect, Manager};
-    let dialect = Dialect::of_url(url);
-    let mut conn = Manager { url: url.into() }.connect().unwrap();
-    let sql = format!(
-        "SELECT {} AS doc FROM orders WHERE id >= {from} AND archived = {} ORDER BY id",
-        dialect.json_object(&[("id".into(), "id".into())]),
-        dialect.true_literal()
-    );
-    conn.exec()
-        .docs(&sql, &[])
-        .unwrap()
-        .iter()
-        .map(|d| {
-            serde_json::from_str::<serde_json::Value>(d).unwrap()["id"]
-                .as_i64()
-                .unwrap()
-        })
-        .collect()
+    ids_where(url, "orders", from, "AND archived = TRUE")
 }
 
 /// F1: for every period of the reference policy, a record whose period ran out yesterday goes
@@ -421,7 +409,8 @@ async fn f1_records_just_inside_and_just_outside_every_period_of_the_reference_p
            (9000007, 900004, '2016-02-20', '2016-02-29 10:00:00', 'delivered', 100),
            (9000008, 900007, '2014-12-20', '2015-01-01 10:00:00', 'delivered', 100);
          INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES
-           (9000001, 9000001, 'Lens', 1, 100), (9000002, 9000002, 'Lens', 1, 100);
+           (9000001, 9000001, 'Lens', 1, 100), (9000002, 9000002, 'Lens', 1, 100),
+           (9000008, 9000008, 'Lens', 1, 100);
          INSERT INTO invoices (id, order_id, number, issued_at, amount_cents, billing_name, billing_address) VALUES
            (9000001, 9000001, 'EDGE-1', '2016-02-01', 100, 'A Edge', 'x'),
            (9000002, 9000002, 'EDGE-2', '2016-02-01', 100, 'A Edge', 'x');

@@ -481,25 +481,8 @@ pub async fn exercise(
         row.denied_reason = Some(reason.to_owned());
         row.processing_details = Some(words);
         let status = answered(engine, &mut row).await?;
-        let (r2, actor2) = (row.clone(), actor.clone());
-        engine
-            .store
-            .run(move |c| {
-                c.transaction(|c| {
-                    store::insert(c, &r2)?;
-                    audit::append(
-                        c,
-                        vec![audit_entry(
-                            &actor2,
-                            "drp.request_denied",
-                            &r2.id,
-                            json!({"exercise": r2.exercise, "reason": r2.denied_reason}),
-                        )],
-                    )?;
-                    Ok(())
-                })
-            })
-            .await?;
+        let details = json!({"exercise": row.exercise, "reason": row.denied_reason});
+        store_row(engine, row, &actor, "drp.request_denied", details).await?;
         return Ok(status);
     }
     let Mapped::Right(kind, details) = mapped else {
@@ -570,27 +553,32 @@ pub async fn exercise(
     }
     // The answer is recorded as pushed with the row, so the callback loop never sends it again.
     let status = answered(engine, &mut row).await?;
-    let (r2, actor2) = (row.clone(), actor.clone());
+    // The agent's own id stays out of the trail: agents may build it from anything.
+    let details = json!({"exercise": row.exercise, "regime": row.regime});
+    store_row(engine, row, &actor, "drp.request_received", details).await?;
+    Ok(status)
+}
+
+/// Stores a new DRP request with its audit entry, in one transaction.
+async fn store_row(
+    engine: &Engine,
+    row: DrpRequest,
+    actor: &str,
+    action: &'static str,
+    details: Value,
+) -> Result<(), DrpError> {
+    let actor = actor.to_owned();
     engine
         .store
         .run(move |c| {
             c.transaction(|c| {
-                store::insert(c, &r2)?;
-                audit::append(
-                    c,
-                    vec![audit_entry(
-                        &actor2,
-                        "drp.request_received",
-                        &r2.id,
-                        // The agent's own id stays out: agents may build it from anything.
-                        json!({"exercise": r2.exercise, "regime": r2.regime}),
-                    )],
-                )?;
+                store::insert(c, &row)?;
+                audit::append(c, vec![audit_entry(&actor, action, &row.id, details)])?;
                 Ok(())
             })
         })
         .await?;
-    Ok(status)
+    Ok(())
 }
 
 /// The status a new DRP request is answered with, recorded as already pushed (set on the row

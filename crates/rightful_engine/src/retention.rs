@@ -269,7 +269,7 @@ fn resolve(
 /// Whether some of the subject's rows in a table stay after a sweep on `today`: a row whose
 /// period has not started (a contract still running) or ends after even the longest period's
 /// cut-off; in a parent table without the rule's date, a row collected after that cut-off (its
-/// children are hits of their own).
+/// children are hits of their own). Child rows follow their parent.
 fn outlives_sweep(
     engine: &Engine,
     c: &Connector,
@@ -292,6 +292,11 @@ fn outlives_sweep(
     };
     let event = rule.default.event();
     let holds_event = t.columns.iter().any(|col| col.event == Some(event));
+    if t.parent.is_some() && !holds_event {
+        // Child rows without the date (order lines, deliveries) go with their parent, itself
+        // a hit.
+        return false;
+    }
     let dated = if holds_event {
         event
     } else {

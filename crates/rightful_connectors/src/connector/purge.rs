@@ -283,7 +283,6 @@ impl Connector {
         out: &mut TablePurge,
     ) -> Result<(), ConnectorError> {
         let mut conn = self.conn()?;
-        let key_ty = self.col_type(&t.name, &t.key);
         let expired = |binds: &mut Binds| {
             let mut sql = format!(
                 "{col} IS NOT NULL AND {col} < {}",
@@ -340,36 +339,7 @@ impl Connector {
         // before the expired ones and a sweep grows quadratic).
         let mut after: Option<Bind> = None;
         loop {
-            let mut binds = Binds::new(self.dialect);
-            let mut sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {}",
-                self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
-                self.q(&t.name),
-                condition(&mut binds),
-            );
-            if let Some(a) = &after {
-                sql.push_str(&format!(
-                    " AND {} > {}",
-                    self.q(&t.key),
-                    binds.push(a.clone())
-                ));
-            }
-            sql.push_str(&format!(
-                " ORDER BY {} LIMIT {}",
-                self.q(&t.key),
-                opts.batch.max(1)
-            ));
-            let keys: Vec<Bind> = conn
-                .exec()
-                .docs(&sql, &binds.values)
-                .map_err(self.query_err(&t.name))?
-                .iter()
-                .filter_map(|d| {
-                    serde_json::from_str::<Value>(d)
-                        .ok()
-                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, key_ty)))
-                })
-                .collect();
+            let keys = self.page(&mut conn, t, &condition, after.as_ref(), opts.batch)?;
             if keys.is_empty() {
                 return Ok(());
             }
@@ -447,14 +417,9 @@ impl Connector {
             return Ok(());
         }
         let mut conn = self.conn()?;
-        let key_ty = self.col_type(&t.name, &t.key);
-        let mut last: Option<Bind> = None;
-        loop {
-            let mut binds = Binds::new(self.dialect);
-            let mut sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {col} >= {} AND {col} < {} AND ({f} IS NULL OR {f} <> {})",
-                self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
-                self.q(&t.name),
+        let due = |binds: &mut Binds| {
+            format!(
+                "{col} >= {} AND {col} < {} AND ({f} IS NULL OR {f} <> {})",
                 self.dialect
                     .date_param(&binds.push(Bind::Text(next_day(after)))),
                 self.dialect
@@ -462,30 +427,11 @@ impl Connector {
                 self.dialect.true_literal(),
                 col = self.q(column),
                 f = self.q(flag),
-            );
-            if let Some(k) = &last {
-                sql.push_str(&format!(
-                    " AND {} > {}",
-                    self.q(&t.key),
-                    binds.push(k.clone())
-                ));
-            }
-            sql.push_str(&format!(
-                " ORDER BY {} LIMIT {}",
-                self.q(&t.key),
-                opts.batch.max(1)
-            ));
-            let keys: Vec<Bind> = conn
-                .exec()
-                .docs(&sql, &binds.values)
-                .map_err(self.query_err(&t.name))?
-                .iter()
-                .filter_map(|d| {
-                    serde_json::from_str::<Value>(d)
-                        .ok()
-                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, key_ty)))
-                })
-                .collect();
+            )
+        };
+        let mut last: Option<Bind> = None;
+        loop {
+            let keys = self.page(&mut conn, t, &due, last.as_ref(), opts.batch)?;
             let n = keys.len();
             last = keys.last().cloned();
             if n > 0 {
@@ -517,6 +463,50 @@ impl Connector {
                 return Ok(());
             }
         }
+    }
+
+    /// One page of a keyset walk: the keys of up to `batch` rows meeting `condition`, after the
+    /// key `after`, in key order (each page starts where the last ended, so the walk never reads
+    /// again the rows that stay).
+    fn page(
+        &self,
+        conn: &mut PooledConnection<Manager>,
+        t: &TableMap,
+        condition: &dyn Fn(&mut Binds) -> String,
+        after: Option<&Bind>,
+        batch: usize,
+    ) -> Result<Vec<Bind>, ConnectorError> {
+        let key_ty = self.col_type(&t.name, &t.key);
+        let mut binds = Binds::new(self.dialect);
+        let mut sql = format!(
+            "SELECT {} AS doc FROM {} WHERE {}",
+            self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
+            self.q(&t.name),
+            condition(&mut binds),
+        );
+        if let Some(a) = after {
+            sql.push_str(&format!(
+                " AND {} > {}",
+                self.q(&t.key),
+                binds.push(a.clone())
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY {} LIMIT {}",
+            self.q(&t.key),
+            batch.max(1)
+        ));
+        Ok(conn
+            .exec()
+            .docs(&sql, &binds.values)
+            .map_err(self.query_err(&t.name))?
+            .iter()
+            .filter_map(|d| {
+                serde_json::from_str::<Value>(d)
+                    .ok()
+                    .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, key_ty)))
+            })
+            .collect())
     }
 
     /// ` AND (col IS NULL OR col NOT IN (…))` over `values` bound as `ty`, or nothing when none
