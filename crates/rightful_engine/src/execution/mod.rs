@@ -214,7 +214,20 @@ async fn record(
     match end {
         StepEnd::Done(result) => {
             let (j2, w) = (j.clone(), worker.to_owned());
-            let stores: Vec<String> = engine.stores.iter().map(|s| s.map.name.clone()).collect();
+            let stores: Vec<steps::StoreKinds> = engine
+                .stores
+                .iter()
+                .map(|s| {
+                    (
+                        s.map.name.clone(),
+                        s.map
+                            .tables
+                            .iter()
+                            .flat_map(|t| t.identities().map(|(_, k)| k.to_owned()))
+                            .collect(),
+                    )
+                })
+                .collect();
             let policy = engine.policy.clone();
             engine
                 .store

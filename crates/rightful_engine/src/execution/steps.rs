@@ -189,12 +189,38 @@ fn merge_facts(into: &mut SubjectFacts, more: SubjectFacts) {
     }
 }
 
+/// The stores to search again: those that map a kind of identity with a value they have not
+/// searched by yet.
+fn to_search_again<'a>(
+    stores: &'a [StoreKinds],
+    merged: &Identities,
+    searched: &std::collections::BTreeMap<&str, Identities>,
+) -> Vec<&'a str> {
+    stores
+        .iter()
+        .filter(|(name, kinds)| {
+            let done = searched.get(name.as_str());
+            kinds.iter().any(|k| {
+                merged.get(k).is_some_and(|values| {
+                    values
+                        .iter()
+                        .any(|v| !done.and_then(|d| d.get(k)).is_some_and(|d| d.contains(v)))
+                })
+            })
+        })
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+/// A store's name and the identity kinds its map searches by.
+pub(crate) type StoreKinds = (String, BTreeSet<String>);
+
 /// Decides the next jobs of a request once one has finished, inside the transaction holding the
 /// execution row's lock.
 pub(crate) fn advance(
     c: &mut DbConn,
     policy: &Policy,
-    stores: &[String],
+    stores: &[StoreKinds],
     ex: &Execution,
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
@@ -211,25 +237,43 @@ pub(crate) fn advance(
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default()
     };
-    let this_round: Vec<&Job> = jobs
+    if jobs
         .iter()
-        .filter(|j| j.step == "discover" && j.round == ex.round)
-        .collect();
-    if this_round.iter().any(|j| j.status != "done") {
+        .any(|j| j.step == "discover" && j.round == ex.round && j.status != "done")
+    {
         return Ok(());
     }
+    // Each store's latest search: a store not searched again in a later round keeps its answer.
+    let mut latest: std::collections::BTreeMap<&str, &Job> = std::collections::BTreeMap::new();
+    for j in jobs
+        .iter()
+        .filter(|j| j.step == "discover" && j.status == "done")
+    {
+        if latest
+            .get(j.store.as_str())
+            .is_none_or(|l| j.round > l.round)
+        {
+            latest.insert(j.store.as_str(), j);
+        }
+    }
     if ex.plan.is_none() {
-        // Identities found in one store are searched for in every store (enrichment).
+        // Identities found in one store are searched for in the others (enrichment).
         let mut merged: Identities = serde_json::from_str(&ex.identities).unwrap_or_default();
         let before = merged.clone();
         let mut facts = SubjectFacts::default();
         let mut with_hits = Vec::new();
-        for j in &this_round {
+        let mut searched: std::collections::BTreeMap<&str, Identities> =
+            std::collections::BTreeMap::new();
+        for j in latest.values() {
             let r = result(j);
             if let Ok(ids) = serde_json::from_value::<Identities>(r["identities"].clone()) {
-                for (k, v) in ids {
-                    merged.entry(k).or_default().extend(v);
+                for (k, v) in &ids {
+                    merged
+                        .entry(k.clone())
+                        .or_default()
+                        .extend(v.iter().cloned());
                 }
+                searched.insert(j.store.as_str(), ids);
             }
             if let Ok(f) = serde_json::from_value::<SubjectFacts>(r["facts"].clone()) {
                 merge_facts(&mut facts, f);
@@ -238,7 +282,11 @@ pub(crate) fn advance(
                 with_hits.push(j.store.clone());
             }
         }
-        if merged != before && ex.round < MAX_ROUNDS {
+        // Searched again: only the stores that hold a kind of identity with values they have
+        // not searched by yet (a customer id found in the shop is searched in no other store
+        // unless one maps customer ids).
+        let again = to_search_again(stores, &merged, &searched);
+        if merged != before && !again.is_empty() && ex.round < MAX_ROUNDS {
             let round = ex.round + 1;
             job::set_round(
                 c,
@@ -247,12 +295,23 @@ pub(crate) fn advance(
                 &serde_json::to_string(&merged).unwrap_or_default(),
                 at,
             )?;
-            let next: Vec<Job> = stores
+            let next: Vec<Job> = again
                 .iter()
                 .map(|s| Job::new(id, "discover", s, round, at))
                 .collect();
             job::enqueue(c, &next)?;
             return Ok(());
+        }
+        if merged != before {
+            // Every identity found is recorded for the later steps (the final search after an
+            // erasure, the suppression entries), even when no store needs a new round.
+            job::set_round(
+                c,
+                id,
+                ex.round,
+                &serde_json::to_string(&merged).unwrap_or_default(),
+                at,
+            )?;
         }
         let Some(row) = request::find(c, id)? else {
             return Ok(());
@@ -539,4 +598,62 @@ async fn public_data_task(
         })
         .await?;
     Ok(Some(task))
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+
+    fn ids(pairs: &[(&str, &str)]) -> Identities {
+        let mut out = Identities::new();
+        for (k, v) in pairs {
+            out.entry((*k).to_owned())
+                .or_default()
+                .insert((*v).to_owned());
+        }
+        out
+    }
+
+    #[test]
+    fn only_stores_mapping_a_new_identity_are_searched_again() {
+        let kinds = |ks: &[&str]| ks.iter().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>();
+        let stores: Vec<StoreKinds> = vec![
+            ("shop".into(), kinds(&["email", "customer_id"])),
+            ("cms".into(), kinds(&["email", "camera_serial_number"])),
+            ("logs".into(), kinds(&["ip_address"])),
+            ("crm".into(), kinds(&["customer_id"])),
+        ];
+        // The shop found a customer id by the address; the others found nothing new.
+        let mut searched = std::collections::BTreeMap::new();
+        searched.insert("shop", ids(&[("email", "a@x.test"), ("customer_id", "7")]));
+        for s in ["cms", "logs", "crm"] {
+            searched.insert(s, ids(&[("email", "a@x.test")]));
+        }
+        let merged = ids(&[("email", "a@x.test"), ("customer_id", "7")]);
+        assert_eq!(
+            to_search_again(&stores, &merged, &searched),
+            ["crm"],
+            "the shop searched by the id it found; only a store mapping customer ids looks again"
+        );
+        // Nothing new anywhere: no new round.
+        let merged = ids(&[("email", "a@x.test")]);
+        assert!(to_search_again(&stores, &merged, &searched).is_empty());
+        // A serial number found by the CMS was searched there already, and nowhere else maps it.
+        searched.insert(
+            "cms",
+            ids(&[("email", "a@x.test"), ("camera_serial_number", "S1")]),
+        );
+        let merged = ids(&[("email", "a@x.test"), ("camera_serial_number", "S1")]);
+        assert!(to_search_again(&stores, &merged, &searched).is_empty());
+        // A store that has not answered yet is searched by everything it maps.
+        searched.remove("crm");
+        assert_eq!(
+            to_search_again(&stores, &ids(&[("customer_id", "7")]), &searched)
+                .last()
+                .copied(),
+            Some("crm")
+        );
+        assert!(searched.get("shop").unwrap().contains_key("customer_id"));
+    }
 }
