@@ -694,16 +694,7 @@ async fn drp_rejects_what_it_cannot_trust_and_waits_for_a_mandate_it_was_not_giv
         "a replayed request"
     );
     let id = sent["request_id"].as_str().unwrap().to_owned();
-    // The same request again while the first is open is a repeat (`open`, answered with the
-    // first); an opt-in right after an opt-out is a request of its own.
-    let (_, repeat) = drp.exercise(&token, a.sign(&good(json!({})))).await;
-    assert_eq!(repeat["status"], "open", "{repeat}");
-    assert!(
-        repeat["processing_details"]
-            .as_str()
-            .unwrap()
-            .contains("already open")
-    );
+    // An opt-in right after an opt-out is a request of its own, not a repeat.
     let (_, out) = drp
         .exercise(
             &token,
@@ -752,16 +743,19 @@ async fn drp_rejects_what_it_cannot_trust_and_waits_for_a_mandate_it_was_not_giv
             .unwrap()
             .contains("mandate")
     );
-    // With the mandate in `power_of_attorney`, the DPO checks it and the wait ends.
+    // As the status says, the agent sends the request again with the mandate in
+    // `power_of_attorney`: a repeat, answered with the first request, which gets the mandate.
     let mandate = STANDARD.encode(b"%PDF-1.4\nmandate signed by the subject\n");
-    let mut with_mandate = request(&a, "access", "bob@example.test", &cb.url);
+    let mut with_mandate = good(json!({}));
     with_mandate["power_of_attorney"] = json!(mandate);
     let (_, with) = drp.exercise(&token, a.sign(&with_mandate)).await;
-    let with_id = with["request_id"].as_str().unwrap().to_owned();
+    let repeat_id = with["request_id"].as_str().unwrap().to_owned();
+    assert_ne!(repeat_id, id);
     assert_eq!(
         with["reason"], "need_user_verification",
         "until the DPO has checked it"
     );
+    let with_id = id.clone();
     let docs = rightful_engine::documents::list(&app.engine, &with_id)
         .await
         .unwrap();
@@ -784,6 +778,27 @@ async fn drp_rejects_what_it_cannot_trust_and_waits_for_a_mandate_it_was_not_giv
     assert_eq!(
         (now["status"].as_str(), now["reason"].as_str()),
         (Some("in_progress"), Some(""))
+    );
+    let (_, repeat) = drp
+        .get(&token, &format!("/v1/data-rights-request/{repeat_id}"))
+        .await;
+    assert_eq!(
+        (repeat["status"].as_str(), repeat["reason"].as_str()),
+        (Some("in_progress"), Some("")),
+        "a repeat follows the request it repeats"
+    );
+    assert!(
+        repeat["processing_details"]
+            .as_str()
+            .unwrap()
+            .contains("already open")
+    );
+    // A revocation is a signed `{"reason"}`, not another signed message of the agent.
+    assert_eq!(
+        drp.revoke(&token, &with_id, a.sign(&good(json!({}))))
+            .await
+            .0,
+        400
     );
 
     // A failing callback never blocks the request: the push is retried, then given up.
@@ -829,4 +844,7 @@ async fn drp_rejects_what_it_cannot_trust_and_waits_for_a_mandate_it_was_not_giv
         cb.got.lock().unwrap().is_empty(),
         "nothing was received while failing"
     );
+    // An agent removed from the registry is stopped at once, whatever token it holds.
+    std::fs::remove_file(app.engine.settings.identity.agents_dir.join("AGENT_B.toml")).unwrap();
+    assert_eq!(drp.get(&token_b, "/v1/agent/AGENT_B").await.0, 403);
 }

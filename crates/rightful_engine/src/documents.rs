@@ -117,6 +117,51 @@ pub async fn upload(
     content: Vec<u8>,
     now: DateTime<Utc>,
 ) -> Result<(), IntakeError> {
+    let upload = Upload {
+        kind: kind_s,
+        content_type,
+        content,
+    };
+    store_upload(engine, id, Some(token_hash(token)), "subject", upload, now).await
+}
+
+/// A document as sent.
+pub(crate) struct Upload<'a> {
+    /// Its kind (`mandate`, …).
+    pub kind: &'a str,
+    /// Its media type.
+    pub content_type: &'a str,
+    /// Its bytes.
+    pub content: Vec<u8>,
+}
+
+/// Stores a document an authorised agent sent with its request (a DRP `power_of_attorney`),
+/// once the caller has checked that the agent manages the request.
+pub(crate) async fn upload_for_agent(
+    engine: &Engine,
+    id: &str,
+    agent: &str,
+    upload: Upload<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), IntakeError> {
+    store_upload(engine, id, None, &format!("agent:{agent}"), upload, now).await
+}
+
+/// Stores an uploaded document that was asked for; with `token_hash`, only for the holder of
+/// the request's token.
+async fn store_upload(
+    engine: &Engine,
+    id: &str,
+    token_hash: Option<String>,
+    actor: &str,
+    upload: Upload<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), IntakeError> {
+    let Upload {
+        kind: kind_s,
+        content_type,
+        content,
+    } = upload;
     let k = kind(kind_s)?;
     let content_type = content_type
         .split(';')
@@ -133,12 +178,14 @@ pub async fn upload(
     if content.is_empty() {
         return Err(IntakeError::Invalid("the document is empty".into()));
     }
-    let (id, hash) = (id.to_owned(), token_hash(token));
+    let (id, actor) = (id.to_owned(), actor.to_owned());
     let size = content.len();
     engine
         .store
         .run(move |c| {
-            if token_holder(c, &id, &hash)?.is_none() {
+            if let Some(hash) = &token_hash
+                && token_holder(c, &id, hash)?.is_none()
+            {
                 return Ok(Err(IntakeError::NotFound));
             }
             c.transaction(|c| {
@@ -153,7 +200,7 @@ pub async fn upload(
                     c,
                     vec![EntryContent {
                         at: now,
-                        actor: "subject".into(),
+                        actor: actor.clone(),
                         action: "document.received".into(),
                         target: id.clone(),
                         reason: String::new(),

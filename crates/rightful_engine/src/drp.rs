@@ -265,11 +265,14 @@ pub async fn setup(
 pub async fn authenticate(engine: &Engine, bearer: &str) -> Result<String, DrpError> {
     business_id(engine)?;
     let hash = crate::intake::token_hash(bearer);
-    engine
+    let agent = engine
         .store
         .run(move |c| store::agent_of(c, &hash))
         .await?
-        .ok_or_else(|| DrpError::Forbidden("unknown or replaced token".into()))
+        .ok_or_else(|| DrpError::Forbidden("unknown or replaced token".into()))?;
+    // An agent removed from the registry is stopped at once, whatever token it holds.
+    registered(engine, &agent)?;
+    Ok(agent)
 }
 
 /// `GET /v1/agent/{agent-id}`: the token is valid and belongs to that agent.
@@ -439,18 +442,29 @@ pub async fn exercise(
             "`agent-request-id` or `regime` is too long".into(),
         ));
     }
-    // Accepted once: a replay is refused until the message expires.
-    let (a2, h2) = (agent.clone(), hash);
-    let fresh = engine
+    // Accepted once: a replay is refused until the message expires. The message is recorded
+    // with the DRP request, in one transaction, so a failure on the way lets the agent retry.
+    let h2 = hash.clone();
+    if engine
         .store
-        .run(move |c| store::remember(c, &h2, &a2, expires.naive_utc(), now.naive_utc()))
-        .await?;
-    if !fresh {
+        .run(move |c| store::seen(c, &h2, now.naive_utc()))
+        .await?
+    {
         return Err(DrpError::Forbidden(
             "this request was already received".into(),
         ));
     }
-    let signed = String::from_utf8_lossy(body).trim().to_owned();
+    let seen = Seen {
+        hash,
+        expires: expires.naive_utc(),
+    };
+    // The signed message is the proof of authority of an agent that attests its mandates (A13);
+    // otherwise only its hash is kept (a mandate sent along is checked and deleted, A7).
+    let signed = if reg.attests_mandates {
+        String::from_utf8_lossy(body).trim().to_owned()
+    } else {
+        format!("sha256:{}", seen.hash)
+    };
     let mut row = DrpRequest {
         id: uuid::Uuid::new_v4().to_string(),
         agent_id: agent.clone(),
@@ -482,7 +496,7 @@ pub async fn exercise(
         row.processing_details = Some(words);
         let status = answered(engine, &mut row).await?;
         let details = json!({"exercise": row.exercise, "reason": row.denied_reason});
-        store_row(engine, row, &actor, "drp.request_denied", details).await?;
+        store_row(engine, row, &seen, &actor, "drp.request_denied", details).await?;
         return Ok(status);
     }
     let Mapped::Right(kind, details) = mapped else {
@@ -510,19 +524,33 @@ pub async fn exercise(
     // A13: the agent's authority. An agent the DPO registered as holding its mandates attests to
     // it with this signed message, kept as proof; otherwise the mandate travels in the request
     // (`power_of_attorney`) for the DPO to check, or is still awaited.
-    if let (false, Some((content_type, bytes))) = (reg.attests_mandates, mandate)
-        && let Err(e) = crate::documents::upload(
-            engine,
-            &accepted.id,
-            &accepted.token,
-            "mandate",
-            content_type,
-            bytes,
-            now,
-        )
-        .await
-    {
-        tracing::warn!(request.id = %accepted.id, error = %e, "the DRP mandate could not be stored");
+    if let (false, Some((content_type, bytes))) = (reg.attests_mandates, mandate) {
+        // A repeat is answered with the request it repeats: the mandate goes to that one, when
+        // this agent manages it.
+        let target = match &accepted.duplicate_of {
+            None => Some(accepted.id.clone()),
+            Some(first) => {
+                let first2 = first.clone();
+                engine
+                    .store
+                    .run(move |c| store::for_request(c, &first2))
+                    .await?
+                    .filter(|d| d.agent_id == agent)
+                    .map(|_| first.clone())
+            }
+        };
+        if let Some(target) = target {
+            let upload = crate::documents::Upload {
+                kind: "mandate",
+                content_type,
+                content: bytes,
+            };
+            if let Err(e) =
+                crate::documents::upload_for_agent(engine, &target, &agent, upload, now).await
+            {
+                tracing::warn!(request.id = %target, error = %e, "the DRP mandate could not be stored");
+            }
+        }
     }
     if reg.attests_mandates {
         let (id, actor2) = (row.id.clone(), actor.clone());
@@ -554,30 +582,51 @@ pub async fn exercise(
     // The answer is recorded as pushed with the row, so the callback loop never sends it again.
     let status = answered(engine, &mut row).await?;
     // The agent's own id stays out of the trail: agents may build it from anything.
-    let details = json!({"exercise": row.exercise, "regime": row.regime});
-    store_row(engine, row, &actor, "drp.request_received", details).await?;
+    let regime = match row.regime.as_deref() {
+        None => None,
+        Some(r @ ("gdpr" | "ccpa" | "voluntary")) => Some(r),
+        Some(_) => Some("other"),
+    };
+    let details = json!({"exercise": row.exercise, "regime": regime});
+    store_row(engine, row, &seen, &actor, "drp.request_received", details).await?;
     Ok(status)
 }
 
-/// Stores a new DRP request with its audit entry, in one transaction.
+/// A signed message to record as accepted.
+struct Seen {
+    hash: String,
+    expires: NaiveDateTime,
+}
+
+/// Stores a new DRP request with its audit entry and the record of its message, in one
+/// transaction.
 async fn store_row(
     engine: &Engine,
     row: DrpRequest,
+    seen: &Seen,
     actor: &str,
     action: &'static str,
     details: Value,
 ) -> Result<(), DrpError> {
-    let actor = actor.to_owned();
-    engine
+    let (actor, hash, expires) = (actor.to_owned(), seen.hash.clone(), seen.expires);
+    let fresh = engine
         .store
         .run(move |c| {
             c.transaction(|c| {
+                if !store::remember(c, &hash, &row.agent_id, expires, row.received_at)? {
+                    return Ok(false);
+                }
                 store::insert(c, &row)?;
                 audit::append(c, vec![audit_entry(&actor, action, &row.id, details)])?;
-                Ok(())
+                Ok(true)
             })
         })
         .await?;
+    if !fresh {
+        return Err(DrpError::Forbidden(
+            "this request was already received".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -625,6 +674,19 @@ pub async fn revoke(
     let row = owned(engine, bearer, id).await?;
     let reg = registered(engine, &row.agent_id)?;
     let (m, hash) = open(&reg.key, body)?;
+    // A revocation is `{"reason": …}`; another signed message of the agent (an exercise, a
+    // set-up) is not one, and a revocation that carries an envelope must pass its checks.
+    if m.contains_key("exercise") || m.contains_key("drp.version") {
+        return Err(DrpError::Malformed(
+            "a revocation is a signed `{\"reason\": …}`".into(),
+        ));
+    }
+    if ["agent-id", "business-id", "issued-at", "expires-at"]
+        .iter()
+        .any(|k| m.contains_key(*k))
+    {
+        envelope(engine, &m, &row.agent_id, now)?;
+    }
     let reason = text(&m, "reason")?.unwrap_or("").trim().to_owned();
     if reason.chars().count() > 1000 {
         return Err(DrpError::Malformed("`reason` is too long".into()));
@@ -639,8 +701,8 @@ pub async fn revoke(
         format!("Revoked at the request of the authorised agent: {reason}")
     };
     let (drp_id, agent) = (row.id.clone(), row.agent_id.clone());
-    // A revocation message has no expiry of its own: it is remembered for a week.
-    let keep = now + chrono::Duration::days(7);
+    // A revocation message has no expiry of its own: it is accepted once, ever.
+    let keep = far_future().and_utc();
     let outcome = engine
         .store
         .run(move |c| {
@@ -651,38 +713,27 @@ pub async fn revoke(
                     )));
                 }
                 let at = now.naive_utc();
-                // Once approved, the request is being carried out: it runs to its end.
-                let current = request::find(c, &request_id)?.map(|r| r.status);
+                // Once approved, the request is being carried out: it runs to its end. The
+                // status is checked and changed in one step, so an approval meanwhile wins.
                 let open = [
                     Status::Received,
                     Status::IdentityPending,
                     Status::AwaitingReview,
                     Status::Extended,
                 ];
-                if !current
-                    .as_deref()
-                    .is_some_and(|s| open.iter().any(|o| o.as_str() == s))
-                {
-                    return Ok(Err(DrpError::Conflict(format!(
-                        "the request is {} and can no longer be revoked",
-                        current.unwrap_or_default()
-                    ))));
-                }
-                match request::transition(
+                if let Err(e) = request::transition_from(
                     c,
                     &request_id,
+                    &open,
                     Status::Withdrawn,
                     &actor,
                     "revoked by the authorised agent",
                     at,
                 )? {
-                    Ok(_) => {}
-                    Err(e) => {
-                        return Ok(Err(DrpError::Conflict(format!(
-                            "the request can no longer be revoked ({})",
-                            e.from.as_str()
-                        ))));
-                    }
+                    return Ok(Err(DrpError::Conflict(format!(
+                        "the request is {} and can no longer be revoked",
+                        e.from.as_str()
+                    ))));
                 }
                 store::set_details(c, &drp_id, &details, at)?;
                 audit::append(
@@ -712,12 +763,15 @@ pub async fn result(
     let Some(rid) = row.request_id else {
         return Err(DrpError::NotFound);
     };
-    let r2 = rid.clone();
     let found = engine
         .store
-        .run(move |c| request::find(c, &r2))
+        .run(move |c| {
+            let (rid, _) = answering(c, &rid)?;
+            request::find(c, &rid)
+        })
         .await?
         .ok_or(DrpError::NotFound)?;
+    let rid = found.id.clone();
     if found.status != Status::Completed.as_str() {
         return Err(DrpError::Conflict(
             "the request is not fulfilled yet".into(),
@@ -732,6 +786,16 @@ pub async fn result(
         return Err(DrpError::NotFound);
     }
     Ok(path)
+}
+
+/// The request that answers `id`: the one it repeats, if it is a repeat (and whether it is).
+fn answering(c: &mut rightful_store::DbConn, id: &str) -> Result<(String, bool), StoreError> {
+    Ok(
+        match request::subject(c, id)?.and_then(|s| s.duplicate_of) {
+            Some(first) => (first, true),
+            None => (id.to_owned(), false),
+        },
+    )
 }
 
 fn public_url(engine: &Engine) -> String {
@@ -765,26 +829,21 @@ async fn build_status(engine: &Engine, row: &DrpRequest) -> Result<Value, DrpErr
         }
         return Ok(st);
     };
-    let (found, unsettled) = engine
+    let (found, (unsettled, repeat)) = engine
         .store
         .run(move |c| {
+            // A repeat is answered with the request it repeats: its status is that one's.
+            let (rid, repeat) = answering(c, &rid)?;
             let found = request::find(c, &rid)?;
             let unsettled = crate::documents::unsettled(c, &rid)?;
-            let repeat = request::subject(c, &rid)?.is_some_and(|s| s.duplicate_of.is_some());
             Ok((found, (unsettled, repeat)))
         })
         .await?;
-    let (unsettled, repeat) = unsettled;
     let found = found.ok_or(DrpError::NotFound)?;
     let expected_by = format!("{}T23:59:59+00:00", found.due_on);
     let status = found.status()?;
     let extended = "The response period was extended by two further months (GDPR Art. 12(3)); the subject was told why by e-mail.";
     let (state, reason, details): (&str, &str, Option<String>) = match status {
-        Status::Received if repeat => (
-            "open",
-            "",
-            Some("The same request from the same subject is already open: it is answered with that one.".into()),
-        ),
         Status::Received => ("open", "", None),
         Status::IdentityPending => (
             "in_progress",
@@ -817,6 +876,11 @@ async fn build_status(engine: &Engine, row: &DrpRequest) -> Result<Value, DrpErr
     };
     st["status"] = state.into();
     st["reason"] = reason.into();
+    let details = match (details, repeat) {
+        (Some(d), _) => Some(d),
+        (None, true) => Some("The same request from the same subject was already open: this one is answered with it.".to_owned()),
+        (None, false) => None,
+    };
     if let Some(d) = details {
         st["processing_details"] = d.into();
     }
@@ -870,7 +934,14 @@ pub async fn push_due(engine: &Engine, now: DateTime<Utc>) -> Result<usize, DrpE
         let Some(url) = row.status_callback.clone() else {
             continue;
         };
-        let st = build_status(engine, &row).await?;
+        // One request that cannot be read never holds back the others.
+        let st = match build_status(engine, &row).await {
+            Ok(st) => st,
+            Err(e) => {
+                tracing::warn!(drp.request = %row.id, error = %e, "DRP status could not be built");
+                continue;
+            }
+        };
         let text = st.to_string();
         let done = FINAL.contains(&st["status"].as_str().unwrap_or(""));
         let next = done.then(far_future);

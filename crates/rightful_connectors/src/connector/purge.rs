@@ -238,10 +238,17 @@ impl Connector {
                 let Some(link) = &child.parent else {
                     continue;
                 };
-                // A child row goes in this sweep when it is past the longest period of its own
-                // rule (conditional cases are not assumed) and is neither restricted nor held.
+                // A child row goes in this sweep when its table is swept on its own (it holds
+                // its rule's date, every case from the same event, and the run covers it), it is
+                // past the longest period of that rule (conditional cases are not assumed), and
+                // it is neither restricted nor held. Otherwise it stays and keeps its parent.
                 let gone = self.table_rule(policy, child, opts.today).and_then(|r| {
                     let event = r.default.event();
+                    if r.cases.iter().any(|c| c.period.event() != event)
+                        || opts.purpose.is_some_and(|p| p != child.purpose.as_ref())
+                    {
+                        return None;
+                    }
                     let col = child.columns.iter().find(|c| c.event == Some(event))?;
                     let cutoff = longest(&r)?;
                     Some(format!(

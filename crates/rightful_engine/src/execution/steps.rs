@@ -602,7 +602,6 @@ async fn public_data_task(
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
     use super::*;
 
     fn ids(pairs: &[(&str, &str)]) -> Identities {

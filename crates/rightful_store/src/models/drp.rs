@@ -71,6 +71,16 @@ pub fn agent_of(conn: &mut DbConn, token_hash: &str) -> Result<Option<String>, S
         .optional()?)
 }
 
+/// Whether a signed message was accepted already (and has not expired from the record).
+pub fn seen(conn: &mut DbConn, hash: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    Ok(m::table
+        .find(hash)
+        .filter(m::expires_at.ge(now))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
 /// Records a signed message as seen until it expires; `false` when it was seen already (a
 /// replay). Expired records are dropped on the way.
 pub fn remember(

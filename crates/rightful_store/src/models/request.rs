@@ -158,11 +158,32 @@ pub fn transition(
     reason: &str,
     at: NaiveDateTime,
 ) -> Result<Result<Status, rightful_core::lifecycle::InvalidTransition>, StoreError> {
+    transition_from(conn, id, &Status::ALL, to, actor, reason, at)
+}
+
+/// Like [`transition`], only from one of the statuses `from_any`: the status read and the
+/// update are one compare-and-set, so a request that moved meanwhile (approved while an agent
+/// revokes it) is left alone.
+pub fn transition_from(
+    conn: &mut DbConn,
+    id: &str,
+    from_any: &[Status],
+    to: Status,
+    actor: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> Result<Result<Status, rightful_core::lifecycle::InvalidTransition>, StoreError> {
     conn.transaction(|conn| {
         let Some(row) = find(conn, id)? else {
             return Err(StoreError::Query(diesel::result::Error::NotFound));
         };
         let from = row.status()?;
+        if !from_any.contains(&from) {
+            return Ok(Err(rightful_core::lifecycle::InvalidTransition {
+                from,
+                to,
+            }));
+        }
         if let Err(e) = from.transition(to) {
             return Ok(Err(e));
         }
