@@ -51,10 +51,9 @@ async fn provider_keys(engine: &crate::Engine, refresh: bool) -> Result<JwkSet, 
     }
     let url = &settings.oidc_jwks_url;
     let keys: JwkSet = async {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()?
+        crate::http_client()
             .get(url)
+            .timeout(std::time::Duration::from_secs(5))
             .send()
             .await?
             .error_for_status()?

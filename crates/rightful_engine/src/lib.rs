@@ -208,3 +208,11 @@ impl Engine {
         Ok(())
     }
 }
+
+/// The engine's one HTTP client (processor webhooks, portability transmissions, the identity
+/// provider's keys): built once, since building one loads the TLS roots; each request sets its
+/// own timeout.
+pub(crate) fn http_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}

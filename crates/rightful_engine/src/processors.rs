@@ -306,6 +306,7 @@ async fn deliver(
         let ts = Utc::now().timestamp();
         let res = client
             .post(url)
+            .timeout(Duration::from_secs(10))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(TIMESTAMP_HEADER, ts.to_string())
             .header(SIGNATURE_HEADER, sign(secret, ts, body))
@@ -411,13 +412,7 @@ async fn deliver_all(
     notice: &Notice,
     today: NaiveDate,
 ) -> Result<Vec<Notification>, EngineError> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| EngineError::Io {
-            path: "http client".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+    let client = crate::http_client();
     let body = serde_json::to_vec(&serde_json::json!({
         "notification": "rightful.art19",
         "request_id": notice.request_id,
@@ -441,7 +436,7 @@ async fn deliver_all(
                 backoff,
             } => {
                 let (status, n, code, err) =
-                    deliver(&client, url, secret, *attempts, *backoff, &body).await;
+                    deliver(client, url, secret, *attempts, *backoff, &body).await;
                 ("webhook", status, n, code, err, None)
             }
             Channel::Manual { due_days, .. } => (

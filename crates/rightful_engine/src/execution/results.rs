@@ -441,10 +441,9 @@ async fn transmit(engine: &Engine, id: &str, url: &str) -> serde_json::Value {
         return serde_json::json!({"status": "failed", "reason": "the files could not be read"});
     };
     let sent = async {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?
+        crate::http_client()
             .post(url)
+            .timeout(std::time::Duration::from_secs(30))
             .header("Content-Type", "application/zip")
             .header("Rightful-Request", id)
             .body(bytes)
