@@ -203,6 +203,19 @@ impl RetentionRule {
         }
     }
 
+    /// Every period the rule can apply: the default, then each case's.
+    pub fn periods(&self) -> impl Iterator<Item = Period> + '_ {
+        std::iter::once(self.default).chain(self.cases.iter().map(|c| c.period))
+    }
+
+    /// The cut-offs of the longest and the shortest period on `today` (`(earliest, latest)`): a
+    /// record dated on or before the first is past every period, one after the second within
+    /// all of them.
+    pub fn cutoff_range(&self, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        let cutoffs: Vec<NaiveDate> = self.periods().filter_map(|p| p.cutoff(today)).collect();
+        Some((*cutoffs.iter().min()?, *cutoffs.iter().max()?))
+    }
+
     /// The period after which records move to the intermediate archive, from the rule's event.
     pub fn archive_period(&self) -> Option<Period> {
         self.archive_after.map(|duration| Period::For {

@@ -96,12 +96,8 @@ pub struct Paired {
     pub token: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    rightful_core::audit::hex(&Sha256::digest(bytes))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`.
@@ -763,29 +759,19 @@ pub async fn result(
     let Some(rid) = row.request_id else {
         return Err(DrpError::NotFound);
     };
-    let found = engine
-        .store
-        .run(move |c| {
-            let (rid, _) = answering(c, &rid)?;
-            request::find(c, &rid)
-        })
-        .await?
-        .ok_or(DrpError::NotFound)?;
-    let rid = found.id.clone();
-    if found.status != Status::Completed.as_str() {
-        return Err(DrpError::Conflict(
+    let rid = engine.store.run(move |c| Ok(answering(c, &rid)?.0)).await?;
+    use crate::execution::Download;
+    match crate::execution::download(engine, &rid, Utc::now().naive_utc())
+        .await
+        .map_err(|e| DrpError::Unavailable(e.to_string()))?
+    {
+        Download::Ready { path, .. } => Ok(path),
+        Download::NotReady(_) => Err(DrpError::Conflict(
             "the request is not fulfilled yet".into(),
-        ));
+        )),
+        Download::Expired => Err(DrpError::Conflict("the download has expired".into())),
+        Download::Missing => Err(DrpError::NotFound),
     }
-    let days = engine.settings.execution.download_days;
-    if Utc::now().naive_utc() > found.updated_at + chrono::Duration::days(days) {
-        return Err(DrpError::Conflict("the download has expired".into()));
-    }
-    let path = crate::execution::result_path(engine, &rid);
-    if !path.exists() {
-        return Err(DrpError::NotFound);
-    }
-    Ok(path)
 }
 
 /// The request that answers `id`: the one it repeats, if it is a repeat (and whether it is).
@@ -887,18 +873,19 @@ async fn build_status(engine: &Engine, row: &DrpRequest) -> Result<Value, DrpErr
     if !FINAL.contains(&state) {
         st["expected_by"] = expected_by.into();
     }
-    if status == Status::Completed {
-        let until =
-            found.updated_at + chrono::Duration::days(engine.settings.execution.download_days);
-        if crate::execution::result_path(engine, &found.id).exists() {
-            st["results_url"] = format!(
-                "{}/v1/data-rights-request/{}/result",
-                public_url(engine),
-                row.id
-            )
-            .into();
-            st["expires_at"] = ts(until).into();
-        }
+    if status == Status::Completed
+        && let crate::execution::Download::Ready { until, .. } =
+            crate::execution::download(engine, &found.id, Utc::now().naive_utc())
+                .await
+                .map_err(|e| DrpError::Unavailable(e.to_string()))?
+    {
+        st["results_url"] = format!(
+            "{}/v1/data-rights-request/{}/result",
+            public_url(engine),
+            row.id
+        )
+        .into();
+        st["expires_at"] = ts(until).into();
     }
     Ok(st)
 }
@@ -907,17 +894,6 @@ fn far_future() -> NaiveDateTime {
     chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default()
-}
-
-fn client() -> &'static reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    })
 }
 
 /// Pushes every status that changed since it was last pushed to its agent's callback (best
@@ -955,8 +931,9 @@ pub async fn push_due(engine: &Engine, now: DateTime<Utc>) -> Result<usize, DrpE
             }
             continue;
         }
-        let answer = client()
+        let answer = crate::http_client()
             .post(&url)
+            .timeout(std::time::Duration::from_secs(10))
             .header("Content-Type", "application/json")
             .body(text.clone())
             .send()

@@ -209,10 +209,16 @@ impl Engine {
     }
 }
 
-/// The engine's one HTTP client (processor webhooks, portability transmissions, the identity
-/// provider's keys): built once, since building one loads the TLS roots; each request sets its
-/// own timeout.
+/// The engine's one HTTP client (processor webhooks, portability transmissions, DRP callbacks,
+/// the identity provider's keys): built once, since building one loads the TLS roots; each
+/// request sets its own timeout. Redirects are not followed: personal data goes to the address
+/// configured or named, nowhere else.
 pub(crate) fn http_client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    })
 }

@@ -283,11 +283,7 @@ fn outlives_sweep(
     let Some(rule) = c.table_rule(&engine.policy, t, today) else {
         return true;
     };
-    let Some(cutoff) = std::iter::once(rule.default)
-        .chain(rule.cases.iter().map(|x| x.period))
-        .filter_map(|p| p.cutoff(today))
-        .min()
-    else {
+    let Some((cutoff, _)) = rule.cutoff_range(today) else {
         return true;
     };
     let event = rule.default.event();

@@ -125,9 +125,7 @@ impl Connector {
                 report.push(out);
                 continue;
             };
-            let periods: Vec<Period> = std::iter::once(rule.default)
-                .chain(rule.cases.iter().map(|c| c.period))
-                .collect();
+            let periods: Vec<Period> = rule.periods().collect();
             let event = rule.default.event();
             let column = t
                 .columns
@@ -154,19 +152,12 @@ impl Connector {
                 report.push(out);
                 continue;
             };
-            let cutoffs: Vec<NaiveDate> = periods
-                .iter()
-                .filter_map(|p| p.cutoff(opts.today))
-                .collect();
-            let (Some(earliest), Some(latest)) =
-                (cutoffs.iter().min().copied(), cutoffs.iter().max().copied())
-            else {
+            let Some((earliest, latest)) = rule.cutoff_range(opts.today) else {
                 continue;
             };
             out.cutoffs = periods
                 .iter()
-                .zip(&cutoffs)
-                .map(|(p, c)| (p.event(), *c))
+                .filter_map(|p| Some((p.event(), p.cutoff(opts.today)?)))
                 .collect();
             // Rows past their active period move to the intermediate archive first (those in the
             // conditional window may then go with the others), so that a dry run counts the
@@ -222,12 +213,7 @@ impl Connector {
         let Some(collected) = self.orphan_date(t, rule.default.event()) else {
             return Ok(());
         };
-        let longest = |r: &RetentionRule| {
-            std::iter::once(r.default)
-                .chain(r.cases.iter().map(|c| c.period))
-                .filter_map(|p| p.cutoff(opts.today))
-                .min()
-        };
+        let longest = |r: &RetentionRule| r.cutoff_range(opts.today).map(|(earliest, _)| earliest);
         let Some(upto) = longest(rule) else {
             return Ok(());
         };
@@ -596,11 +582,9 @@ impl Connector {
     ) -> Result<(), ConnectorError> {
         let mut conn = self.conn()?;
         let key_ty = self.col_type(&t.name, &t.key);
-        let latest = std::iter::once(rule.default)
-            .chain(rule.cases.iter().map(|c| c.period))
-            .filter_map(|p| p.cutoff(opts.today))
-            .max()
-            .unwrap_or(earliest);
+        let latest = rule
+            .cutoff_range(opts.today)
+            .map_or(earliest, |(_, latest)| latest);
         let mut pairs = vec![
             ("k".to_owned(), self.q(&t.key)),
             ("d".to_owned(), self.q(column)),

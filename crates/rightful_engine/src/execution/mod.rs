@@ -26,7 +26,7 @@ mod steps;
 
 pub use aftercare::{assess_objection, lift_restriction};
 
-pub use results::{Certificate, result_path};
+pub use results::{Certificate, Download, download, result_path};
 
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Utc};

@@ -52,6 +52,64 @@ pub fn result_path(engine: &Engine, id: &str) -> PathBuf {
     work_dir(engine, id).join("result.zip")
 }
 
+/// Whether a request's result can be downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Download {
+    /// Yes: the ZIP, until when.
+    Ready {
+        /// The ZIP.
+        path: PathBuf,
+        /// The end of the download window (`execution.download_days` after completion).
+        until: chrono::NaiveDateTime,
+    },
+    /// The request is not completed (its status).
+    NotReady(Status),
+    /// The window has closed.
+    Expired,
+    /// No such request, or it produced no file.
+    Missing,
+}
+
+/// Whether the result of request `id` can be downloaded at `now` — one rule for the subject's
+/// download and the DRP agent's `results_url`.
+pub async fn download(
+    engine: &Engine,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Download, crate::EngineError> {
+    let id2 = id.to_owned();
+    let (row, events) = engine
+        .store
+        .run(move |c| {
+            Ok((
+                rightful_store::models::request::find(c, &id2)?,
+                rightful_store::models::request::events(c, &id2)?,
+            ))
+        })
+        .await?;
+    let Some(row) = row else {
+        return Ok(Download::Missing);
+    };
+    let status = row.status()?;
+    if status != Status::Completed {
+        return Ok(Download::NotReady(status));
+    }
+    let completed = events
+        .iter()
+        .rev()
+        .find(|e| e.to_status == Status::Completed.as_str())
+        .map_or(row.updated_at, |e| e.at);
+    let until = completed + chrono::Duration::days(engine.settings.execution.download_days);
+    if now > until {
+        return Ok(Download::Expired);
+    }
+    let path = result_path(engine, id);
+    if !path.exists() {
+        return Ok(Download::Missing);
+    }
+    Ok(Download::Ready { path, until })
+}
+
 fn result_of(j: &Job) -> serde_json::Value {
     j.result
         .as_deref()

@@ -24,23 +24,16 @@ pub async fn get_result(
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
     let token = super::subject_token(&req)?;
-    let view = rightful_engine::intake::status_for_subject(&engine, &id, &token).await?;
-    if view.status != "completed" {
-        return Err(ApiError::NotReady(view.status));
+    // The token is checked first: an unknown request and a wrong token look alike.
+    rightful_engine::intake::status_for_subject(&engine, &id, &token).await?;
+    use rightful_engine::execution::Download;
+    match rightful_engine::execution::download(&engine, &id, chrono::Utc::now().naive_utc()).await?
+    {
+        Download::Ready { path, .. } => zip_download(&path, &id),
+        Download::NotReady(status) => Err(ApiError::NotReady(status.as_str().to_owned())),
+        Download::Expired => Err(ApiError::Expired),
+        Download::Missing => Err(ApiError::NotFound),
     }
-    let completed_at = view
-        .history
-        .iter()
-        .rev()
-        .find(|(_, s)| s == "completed")
-        .map(|(at, _)| *at)
-        .unwrap_or(view.received_at);
-    let days = engine.settings.execution.download_days;
-    if chrono::Utc::now().naive_utc() > completed_at + chrono::Duration::days(days) {
-        return Err(ApiError::Expired);
-    }
-    let file = rightful_engine::execution::result_path(&engine, &id);
-    zip_download(&file, &id)
 }
 
 /// Streams a result ZIP as a download.
