@@ -263,10 +263,7 @@ impl Connector {
     fn where_sql(&self, pred: &Predicate, binds: &mut Binds) -> String {
         let parts: Vec<String> = pred
             .iter()
-            .map(|(col, vals)| {
-                let ph: Vec<String> = vals.iter().map(|v| binds.push(v.clone())).collect();
-                format!("{} IN ({})", self.q(col), ph.join(", "))
-            })
+            .map(|(col, vals)| format!("{} IN ({})", self.q(col), binds.list(vals)))
             .collect();
         format!("({})", parts.join(" OR "))
     }

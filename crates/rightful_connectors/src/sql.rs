@@ -113,6 +113,15 @@ impl Binds {
             Dialect::Mysql | Dialect::Sqlite => "?".to_owned(),
         }
     }
+
+    /// Binds every value; returns their placeholders joined for an `IN (…)` list.
+    pub fn list(&mut self, values: &[Bind]) -> String {
+        values
+            .iter()
+            .map(|v| self.push(v.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A bound value, typed like its column.

@@ -59,6 +59,16 @@ pub struct TablePurge {
     pub archive_cutoff: Option<NaiveDate>,
 }
 
+impl TablePurge {
+    /// Counts a batch that started at `started`, and keeps the longest.
+    fn timed(&mut self, started: Instant) {
+        self.batches += 1;
+        self.longest_batch_ms = self
+            .longest_batch_ms
+            .max(started.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
 /// Answers whether a condition holds for the subject of a row (e.g. "appears in orders").
 pub type Resolver<'a> = dyn FnMut(&Condition, &Identities) -> Result<bool, ConnectorError> + 'a;
 
@@ -361,12 +371,12 @@ impl Connector {
     ) -> Result<(), ConnectorError> {
         let started = Instant::now();
         let mut binds = Binds::new(self.dialect);
-        let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+        let ph = binds.list(&keys);
         let mut sql = format!(
             "DELETE FROM {} WHERE {} IN ({})",
             self.q(&t.name),
             self.q(&t.key),
-            ph.join(", ")
+            ph
         );
         for child in self.map.children(&t.name) {
             if let Some(link) = &child.parent {
@@ -383,10 +393,7 @@ impl Connector {
             c.run(&sql, &binds.values).map_err(self.query_err(&t.name))
         })?;
         out.rows += n as u64;
-        out.batches += 1;
-        out.longest_batch_ms = out
-            .longest_batch_ms
-            .max(started.elapsed().as_secs_f64() * 1000.0);
+        out.timed(started);
         Ok(())
     }
 
@@ -433,23 +440,20 @@ impl Connector {
                 } else {
                     let started = Instant::now();
                     let mut binds = Binds::new(self.dialect);
-                    let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+                    let ph = binds.list(&keys);
                     let sql = format!(
                         "UPDATE {} SET {} = {} WHERE {} IN ({})",
                         self.q(&t.name),
                         self.q(flag),
                         self.dialect.true_literal(),
                         self.q(&t.key),
-                        ph.join(", ")
+                        ph
                     );
                     let changed = self.transaction(&mut conn, |c| {
                         c.run(&sql, &binds.values).map_err(self.query_err(&t.name))
                     })?;
                     out.archived += changed as u64;
-                    out.batches += 1;
-                    out.longest_batch_ms = out
-                        .longest_batch_ms
-                        .max(started.elapsed().as_secs_f64() * 1000.0);
+                    out.timed(started);
                 }
             }
             if n < opts.batch.max(1) {
@@ -683,10 +687,7 @@ impl Connector {
         let n = self.transaction(conn, |c| self.delete_subtree(c, t, &keys, &mut children))?;
         out.rows += n;
         Self::merge_children(out, children);
-        out.batches += 1;
-        out.longest_batch_ms = out
-            .longest_batch_ms
-            .max(started.elapsed().as_secs_f64() * 1000.0);
+        out.timed(started);
         Ok(())
     }
 
@@ -702,14 +703,14 @@ impl Connector {
         };
         let child_ty = self.col_type(&child.name, &child.key);
         let mut binds = Binds::new(self.dialect);
-        let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+        let ph = binds.list(keys);
         let sql = format!(
             "SELECT {} AS doc FROM {} WHERE {} IN ({})",
             self.dialect
                 .json_object(&[("k".into(), self.q(&child.key))]),
             self.q(&child.name),
             self.q(&link.column),
-            ph.join(", ")
+            ph
         );
         Ok(c.docs(&sql, &binds.values)
             .map_err(self.query_err(&child.name))?
@@ -781,12 +782,12 @@ impl Connector {
             }
         }
         let mut binds = Binds::new(self.dialect);
-        let ph: Vec<String> = keys.iter().map(|k| binds.push(k.clone())).collect();
+        let ph = binds.list(keys);
         let sql = format!(
             "DELETE FROM {} WHERE {} IN ({})",
             self.q(&t.name),
             self.q(&t.key),
-            ph.join(", ")
+            ph
         );
         Ok(c.run(&sql, &binds.values)
             .map_err(self.query_err(&t.name))? as u64)
