@@ -712,6 +712,31 @@ impl Connector {
         })
     }
 
+    /// Sets (or clears) the restriction flag `col` of the subject's rows in `t`; how many.
+    fn set_restriction(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        hit: &TableHit,
+        col: &str,
+        on: bool,
+    ) -> Result<u64, ConnectorError> {
+        let mut binds = Binds::new(self.dialect);
+        let sql = format!(
+            "UPDATE {} SET {} = {} WHERE {}",
+            self.q(&t.name),
+            self.q(col),
+            if on {
+                self.dialect.true_literal()
+            } else {
+                self.dialect.false_literal()
+            },
+            self.where_sql(&hit.predicate, &mut binds)
+        );
+        Ok(c.run(&sql, &binds.values)
+            .map_err(self.query_err(&t.name))? as u64)
+    }
+
     /// Lifts the restriction (Art. 18(3)) of the found rows in every table with a restriction
     /// column, in one transaction. The subject must have been told first (the engine does it).
     pub fn lift_restriction(&self, found: &Found) -> Result<Applied, ConnectorError> {
@@ -722,20 +747,10 @@ impl Connector {
                 let (Some(hit), Some(col)) = (found.hit(&t.name), &t.restrict) else {
                     continue;
                 };
-                let mut binds = Binds::new(self.dialect);
-                let sql = format!(
-                    "UPDATE {} SET {} = {} WHERE {}",
-                    self.q(&t.name),
-                    self.q(col),
-                    self.dialect.false_literal(),
-                    self.where_sql(&hit.predicate, &mut binds)
-                );
-                let n = c
-                    .run(&sql, &binds.values)
-                    .map_err(self.query_err(&t.name))?;
+                let n = self.set_restriction(c, t, hit, col, false)?;
                 applied
                     .changes
-                    .push((t.name.clone(), "lift_restriction", n as u64));
+                    .push((t.name.clone(), "lift_restriction", n));
             }
             Ok(applied)
         })
@@ -764,18 +779,8 @@ impl Connector {
                     applied.unrecorded_restrictions.push(t.name.clone());
                     continue;
                 };
-                let mut binds = Binds::new(self.dialect);
-                let sql = format!(
-                    "UPDATE {} SET {} = {} WHERE {}",
-                    self.q(&t.name),
-                    self.q(col),
-                    self.dialect.true_literal(),
-                    self.where_sql(&hit.predicate, &mut binds)
-                );
-                let n = c
-                    .run(&sql, &binds.values)
-                    .map_err(self.query_err(&t.name))?;
-                applied.changes.push((t.name.clone(), "restrict", n as u64));
+                let n = self.set_restriction(c, t, hit, col, true)?;
+                applied.changes.push((t.name.clone(), "restrict", n));
             }
             Ok(applied)
         })
