@@ -349,7 +349,7 @@ async fn a8_a_rejected_document_leaves_the_request_waiting_and_a_refusal_for_non
                 &id,
                 "identity_document",
                 Some(&token),
-                "image/png",
+                "application/pdf",
                 document("X")
             )
         )

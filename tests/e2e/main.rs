@@ -39,4 +39,5 @@ mod notices;
 mod register;
 mod requests;
 mod retention;
+mod security;
 mod staff;

@@ -142,18 +142,45 @@ async fn a_repeat_within_a_day_is_linked_not_run_twice_and_bad_input_is_a_clear_
         submit(serde_json::json!({"type": "access", "email": "ann@example.test"})),
     )
     .await;
+    // Only a verified request can be repeated (issue 12 item 2).
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let f = first_id.clone();
+    app.engine
+        .store
+        .with_conn(move |c| {
+            rightful_store::models::request::set_verified(
+                c,
+                &f,
+                Some(chrono::Utc::now().naive_utc()),
+            )
+        })
+        .unwrap();
     let (_, second) = call(
         &svc,
         submit(serde_json::json!({"type": "access", "email": "ANN@example.test"})),
     )
     .await;
-    assert_eq!(second["duplicate_of"], first["id"]);
+    // Linked for the DPO, never told at intake, and it proceeds with its own code.
+    assert!(second.get("duplicate_of").is_none());
+    assert_eq!(second["status"], "identity_pending");
+    let linked = |id: String| {
+        app.engine
+            .store
+            .with_conn(move |c| rightful_store::models::request::subject(c, &id))
+            .unwrap()
+            .unwrap()
+            .duplicate_of
+    };
+    assert_eq!(
+        linked(second["id"].as_str().unwrap().to_owned()),
+        Some(first_id)
+    );
     let (_, other_kind) = call(
         &svc,
         submit(serde_json::json!({"type": "erasure", "email": "ann@example.test"})),
     )
     .await;
-    assert!(other_kind["duplicate_of"].is_null());
+    assert_eq!(linked(other_kind["id"].as_str().unwrap().to_owned()), None);
     for (body, needle) in [
         (
             serde_json::json!({"type": "teleport", "email": "ann@example.test"}),
@@ -169,7 +196,7 @@ async fn a_repeat_within_a_day_is_linked_not_run_twice_and_bad_input_is_a_clear_
         ),
         (
             serde_json::json!({"type": "access", "email": "ann@example.test", "admin": true}),
-            "unknown field",
+            "unknown or mistyped field",
         ),
     ] {
         let (status, err) = call(&svc, submit(body)).await;

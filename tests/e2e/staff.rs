@@ -122,6 +122,7 @@ async fn bad_credentials_and_bad_tokens_get_401_and_change_nothing() {
         iss: "rightful".into(),
         iat: now - 10,
         exp,
+        ver: 0,
     };
     let expired = app.engine.auth.issue(&claims(now - 1)).unwrap();
     let forged = TokenKeys::new(b"someone else's secret")

@@ -49,6 +49,9 @@ impl TestApp {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         settings.storage.data_dir =
             std::env::temp_dir().join(format!("rightful-app-{}-{n}", std::process::id()));
+        // Tests submit many requests from one address: the rate limits are lifted here, and
+        // the tests of the limits themselves (tests/e2e/security.rs) set the shipped defaults.
+        settings.limits = relaxed_limits();
         adjust(&mut settings);
         let engine = Engine::open(settings)?;
         Ok(Self { engine, db })
@@ -113,6 +116,25 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // The data directory (keys, outbox) is per app and temporary.
         let _ = std::fs::remove_dir_all(&self.engine.settings.storage.data_dir);
+    }
+}
+
+/// Limits no functional test reaches.
+pub fn relaxed_limits() -> rightful_engine::settings::LimitSettings {
+    use rightful_engine::settings::Rate;
+    let many = Rate {
+        max: 1_000_000,
+        per_secs: 1,
+    };
+    rightful_engine::settings::LimitSettings {
+        intake_per_ip: many,
+        intake_per_address: many,
+        verify_per_ip: many,
+        token_per_ip: many,
+        signin_per_ip: many,
+        signin_failures: 1_000_000,
+        mail_per_address_per_day: 1_000_000,
+        ..Default::default()
     }
 }
 

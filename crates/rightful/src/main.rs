@@ -134,6 +134,40 @@ enum StaffCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Lists the accounts (username, role, disabled, created).
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Disables an account: it cannot sign in, and every token it holds stops working at once.
+    Disable {
+        /// Login name.
+        username: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Enables a disabled account again (its earlier tokens stay revoked).
+    Enable {
+        /// Login name.
+        username: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Removes an account; every token it holds stops working at once.
+    Remove {
+        /// Login name.
+        username: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Sets a new password (RIGHTFUL_STAFF_PASSWORD or standard input); every token the account
+    /// holds stops working at once.
+    Passwd {
+        /// Login name.
+        username: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,23 +417,80 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
                 eprintln!("error: --role is dpo, auditor or site");
                 return Ok(ExitCode::from(2));
             };
-            let password = match rightful_engine::env::var("RIGHTFUL_STAFF_PASSWORD") {
-                Some(p) => p,
-                None => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .map_err(|source| EngineError::Io {
-                            path: "stdin".into(),
-                            source,
-                        })?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
+            let password = staff_password()?;
             let engine = Engine::open(s)?;
             match rightful_engine::auth::add_staff(&engine, &username, role, &password) {
                 Ok(()) => {
                     out!("added {} account `{username}`", role.as_str());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Staff {
+            command: StaffCommand::List { data },
+        } => {
+            let engine = Engine::open(settings(config, Some(&data), None)?)?;
+            match rightful_engine::auth::list_staff(&engine) {
+                Ok(list) => {
+                    for a in list {
+                        out!(
+                            "{}\t{}\t{}\t{}",
+                            a.username,
+                            a.role,
+                            if a.disabled { "disabled" } else { "enabled" },
+                            a.created_at.format("%Y-%m-%d %H:%M")
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Staff {
+            command:
+                cmd @ (StaffCommand::Disable { .. }
+                | StaffCommand::Enable { .. }
+                | StaffCommand::Remove { .. }
+                | StaffCommand::Passwd { .. }),
+        } => {
+            use rightful_engine::auth::StaffChange;
+            let (username, data, change, done) = match cmd {
+                StaffCommand::Disable { username, data } => (
+                    username,
+                    data,
+                    StaffChange::Disable,
+                    "disabled; its tokens are revoked",
+                ),
+                StaffCommand::Enable { username, data } => {
+                    (username, data, StaffChange::Enable, "enabled")
+                }
+                StaffCommand::Remove { username, data } => (
+                    username,
+                    data,
+                    StaffChange::Remove,
+                    "removed; its tokens are revoked",
+                ),
+                StaffCommand::Passwd { username, data } => (
+                    username,
+                    data,
+                    StaffChange::Password(staff_password()?),
+                    "has a new password; its tokens are revoked",
+                ),
+                StaffCommand::Add { .. } | StaffCommand::List { .. } => {
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let engine = Engine::open(settings(config, Some(&data), None)?)?;
+            match rightful_engine::auth::change_staff(&engine, &username, change) {
+                Ok(()) => {
+                    out!("account `{username}` {done}");
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -968,6 +1059,22 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
             source,
         })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A staff password from RIGHTFUL_STAFF_PASSWORD or the first line of standard input (never
+/// from the command line, where other users could read it).
+fn staff_password() -> Result<String, EngineError> {
+    if let Some(p) = rightful_engine::env::var("RIGHTFUL_STAFF_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|source| EngineError::Io {
+            path: "stdin".into(),
+            source,
+        })?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use rightful_engine::Engine;
 use rightful_engine::auth::{Claims, Role};
 use std::future::{Ready, ready};
@@ -104,41 +104,98 @@ impl<R> Auth<R> {
     }
 }
 
-/// Checks a staff token: one issued by Rightful (`POST /v1/auth/token`), or one from the
+/// What the session middleware ([`authenticate`]) found in `Authorization: Bearer`, kept in the
+/// request's extensions for [`Auth`].
+#[derive(Debug, Clone)]
+pub(crate) enum Session {
+    /// A token that stands: signed by us (or the identity provider), unexpired, its account
+    /// enabled and of the same token version.
+    Valid(Claims),
+    /// A token that does not.
+    Invalid,
+}
+
+/// Checks a staff token: one issued by Rightful (`POST /v1/auth/token`) whose account still
+/// stands (not disabled, not removed, same token version: issue 12 item 5), or one from the
 /// configured identity provider when staff sign-in there is enabled.
-async fn check<R: RequiredRole>(
-    engine: Option<web::Data<Engine>>,
-    token: Option<String>,
-) -> Result<Auth<R>, ApiError> {
-    let engine = engine.ok_or_else(|| ApiError::Internal("engine missing".into()))?;
-    let token = token.ok_or(ApiError::Unauthenticated)?;
-    let claims = match engine.auth.verify(token.trim()) {
-        Ok(c) => c,
-        Err(_) => rightful_engine::identity::verify_staff_token(&engine, token.trim())
+pub(crate) async fn authenticate(engine: &Engine, token: &str) -> Result<Claims, ApiError> {
+    match engine.auth.verify(token) {
+        Ok(claims) => match rightful_engine::auth::session_valid(engine, &claims).await {
+            Ok(true) => Ok(claims),
+            Ok(false) => Err(ApiError::Unauthenticated),
+            Err(e) => Err(e.into()),
+        },
+        Err(_) => rightful_engine::identity::verify_staff_token(engine, token)
             .await
-            .map_err(|_| ApiError::Unauthenticated)?,
-    };
-    if !R::allows(claims.role) {
-        return Err(ApiError::Forbidden(R::NAME));
+            .map_err(|_| ApiError::Unauthenticated),
     }
-    Ok(Auth {
-        claims,
-        role: PhantomData,
-    })
+}
+
+/// The bearer token of a request, if any.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 impl<R: RequiredRole + 'static> FromRequest for Auth<R> {
     type Error = ApiError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
+    /// Reads what the session middleware found: ready at once, so that a handler that names
+    /// `Auth` first answers 401/403 before its query or body is looked at.
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let engine = req.app_data::<web::Data<Engine>>().cloned();
-        let token = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_owned);
-        Box::pin(check::<R>(engine, token))
+        use actix_web::HttpMessage as _;
+        let session = req.extensions().get::<Session>().cloned();
+        ready(match session {
+            Some(Session::Valid(claims)) if R::allows(claims.role) => Ok(Auth {
+                claims,
+                role: PhantomData,
+            }),
+            Some(Session::Valid(_)) => Err(ApiError::Forbidden(R::NAME)),
+            Some(Session::Invalid) | None => Err(ApiError::Unauthenticated),
+        })
     }
+}
+
+/// The client's address: the peer's, or — when the peer is one of `[limits] trusted_proxies` —
+/// the last address of `X-Forwarded-For` that is not a trusted proxy. Used only to count rate
+/// limits; never logged.
+pub(crate) fn client_ip(req: &HttpRequest, engine: &Engine) -> String {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let trusted = &engine.settings.limits.trusted_proxies;
+    if !trusted.iter().any(|t| t == &peer) {
+        return peer;
+    }
+    req.headers()
+        .get("X-Forwarded-For")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.rsplit(',')
+                .map(str::trim)
+                .find(|ip| !trusted.iter().any(|t| t == ip))
+                .map(str::to_owned)
+        })
+        .unwrap_or(peer)
+}
+
+/// Counts one request of `scope` from the client's address against `rate`: 429 past it.
+pub(crate) fn limit(
+    req: &HttpRequest,
+    engine: &Engine,
+    scope: rightful_engine::limits::Scope,
+    rate: rightful_engine::settings::Rate,
+) -> Result<(), ApiError> {
+    Ok(engine.limits.hit(
+        scope,
+        &client_ip(req, engine),
+        rate,
+        std::time::Instant::now(),
+    )?)
 }

@@ -51,6 +51,19 @@ pub enum ApiError {
     /// The download link has expired.
     #[error("the download has expired; make a new request if you need the data again")]
     Expired,
+    /// Too many requests: wait `Retry-After` seconds (issue 12 item 3).
+    #[error("too many requests: try again in {0} s")]
+    RateLimited(u64),
+    /// A JSON route was sent another media type (issue 12 item 11).
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    /// No such method on this path.
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
+    /// A request token whose request's identity is not verified yet proves nothing about
+    /// identity: it can verify, upload what was asked, and read the status (issue 12 item 1).
+    #[error("verify your identity first: until then this request discloses nothing")]
+    NotVerified,
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -74,6 +87,12 @@ impl ApiError {
             Self::NoticeFailed => (StatusCode::SERVICE_UNAVAILABLE, "notice_failed"),
             Self::NotReady(_) => (StatusCode::CONFLICT, "not_ready"),
             Self::Expired => (StatusCode::GONE, "expired"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::NotVerified => (StatusCode::FORBIDDEN, "identity_not_verified"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -112,12 +131,35 @@ impl ResponseError for ApiError {
             | Self::RegisterIncomplete(_)
             | Self::NoticeFailed
             | Self::NotReady(_)
-            | Self::Expired => {}
+            | Self::Expired
+            | Self::RateLimited(_)
+            | Self::UnsupportedMediaType
+            | Self::MethodNotAllowed
+            | Self::NotVerified => {}
         }
-        HttpResponse::build(status).json(ErrorBody {
+        let mut res = HttpResponse::build(status);
+        if let Self::RateLimited(secs) = self {
+            res.insert_header(("Retry-After", secs.to_string()));
+        }
+        res.json(ErrorBody {
             error: code,
             message: self.to_string(),
         })
+    }
+}
+
+impl From<rightful_engine::auth::SignInError> for ApiError {
+    fn from(e: rightful_engine::auth::SignInError) -> Self {
+        match e {
+            rightful_engine::auth::SignInError::Auth(a) => a.into(),
+            rightful_engine::auth::SignInError::Limited(l) => l.into(),
+        }
+    }
+}
+
+impl From<rightful_engine::limits::Limited> for ApiError {
+    fn from(l: rightful_engine::limits::Limited) -> Self {
+        Self::RateLimited(l.retry_after_secs)
     }
 }
 
@@ -156,6 +198,8 @@ impl From<rightful_engine::intake::IntakeError> for ApiError {
             I::Extension(x) => Self::ExtensionRefused(x.to_string()),
             I::Engine(e) => Self::Internal(e.to_string()),
             I::Notice(_) => Self::NoticeFailed,
+            I::Limited(l) => Self::RateLimited(l.retry_after_secs),
+            I::NotVerified => Self::NotVerified,
         }
     }
 }

@@ -9,6 +9,11 @@ use rightful_engine::Engine;
 use std::time::Instant;
 use utoipa_swagger_ui::SwaggerUi;
 
+/// A resource whose other methods answer 405 with our JSON error (issue 12 item 11).
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 /// Registers every route and the JSON error handlers for `App::configure`.
 pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
@@ -18,85 +23,73 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
             .app_data(
                 web::JsonConfig::default()
                     .limit(limit)
-                    .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+                    .error_handler(move |e, _| json_error(&e, limit).into()),
             )
-            .app_data(
-                web::QueryConfig::default()
-                    .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
-            )
+            .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                ApiError::BadRequest(
+                    "the query string is not valid: see /openapi.json for its parameters".into(),
+                )
+                .into()
+            }))
             .service(
                 web::scope("")
+                    .wrap(actix_web::middleware::from_fn(staff_session))
                     .wrap_fn(log_request)
-                    .route("/health", web::get().to(health::get_health))
-                    .route("/v1/register", web::get().to(register::get::get_register))
-                    .route("/v1/auth/token", web::post().to(auth::token::post_token))
-                    .route("/v1/audit", web::get().to(audit::get::get_audit))
-                    .route("/v1/audit/verify", web::get().to(audit::verify::get_verify))
-                    .route("/v1/requests", web::get().to(requests::list::list_requests))
-                    .route(
-                        "/v1/requests",
-                        web::post().to(requests::submit::submit_request),
+                    .wrap_fn(hygiene)
+                    .service(resource("/health").get(health::get_health))
+                    .service(resource("/v1/register").get(register::get::get_register))
+                    .service(resource("/v1/auth/token").post(auth::token::post_token))
+                    .service(resource("/v1/audit").get(audit::get::get_audit))
+                    .service(resource("/v1/audit/verify").get(audit::verify::get_verify))
+                    .service(
+                        resource("/v1/requests")
+                            .get(requests::list::list_requests)
+                            .post(requests::submit::submit_request),
                     )
-                    .route(
-                        "/v1/requests/{id}",
-                        web::get().to(requests::get::get_request),
+                    .service(resource("/v1/requests/{id}").get(requests::get::get_request))
+                    .service(resource("/v1/requests/{id}/status").get(requests::status::get_status))
+                    .service(
+                        resource("/v1/requests/{id}/decision")
+                            .post(requests::decide::post_decision),
                     )
-                    .route(
-                        "/v1/requests/{id}/status",
-                        web::get().to(requests::status::get_status),
+                    .service(
+                        resource("/v1/requests/{id}/verify").post(requests::verify::post_verify),
                     )
-                    .route(
-                        "/v1/requests/{id}/decision",
-                        web::post().to(requests::decide::post_decision),
+                    .service(
+                        resource("/v1/requests/{id}/documents/{kind}")
+                            .put(requests::documents::put_document)
+                            .get(requests::documents::get_document),
                     )
-                    .route(
-                        "/v1/requests/{id}/verify",
-                        web::post().to(requests::verify::post_verify),
+                    .service(
+                        resource("/v1/requests/{id}/documents/{kind}/check")
+                            .post(requests::documents::post_check),
                     )
-                    .route(
-                        "/v1/requests/{id}/documents/{kind}",
-                        web::put().to(requests::documents::put_document),
+                    .service(resource("/v1/requests/{id}/result").get(requests::result::get_result))
+                    .service(
+                        resource("/v1/requests/{id}/directives")
+                            .get(requests::directives::get_directives),
                     )
-                    .route(
-                        "/v1/requests/{id}/documents/{kind}",
-                        web::get().to(requests::documents::get_document),
+                    .service(
+                        resource("/v1/agent/{agent_id}")
+                            .post(drp::post_agent)
+                            .get(drp::get_agent),
                     )
-                    .route(
-                        "/v1/requests/{id}/documents/{kind}/check",
-                        web::post().to(requests::documents::post_check),
+                    .service(resource("/v1/data-rights-request").post(drp::post_request))
+                    .service(
+                        resource("/v1/data-rights-request/{id}")
+                            .get(drp::get_request)
+                            .delete(drp::delete_request),
                     )
-                    .route(
-                        "/v1/requests/{id}/result",
-                        web::get().to(requests::result::get_result),
+                    .service(resource("/v1/data-rights-request/{id}/result").get(drp::get_result))
+                    .service(
+                        resource("/v1/holds")
+                            .get(holds::list_holds)
+                            .post(holds::post_hold),
                     )
-                    .route(
-                        "/v1/requests/{id}/directives",
-                        web::get().to(requests::directives::get_directives),
-                    )
-                    .route("/v1/agent/{agent_id}", web::post().to(drp::post_agent))
-                    .route("/v1/agent/{agent_id}", web::get().to(drp::get_agent))
-                    .route("/v1/data-rights-request", web::post().to(drp::post_request))
-                    .route(
-                        "/v1/data-rights-request/{id}",
-                        web::get().to(drp::get_request),
-                    )
-                    .route(
-                        "/v1/data-rights-request/{id}",
-                        web::delete().to(drp::delete_request),
-                    )
-                    .route(
-                        "/v1/data-rights-request/{id}/result",
-                        web::get().to(drp::get_result),
-                    )
-                    .route("/v1/holds", web::get().to(holds::list_holds))
-                    .route("/v1/holds", web::post().to(holds::post_hold))
-                    .route("/v1/holds/{id}", web::delete().to(holds::delete_hold))
-                    .route(
-                        "/v1/suppressions/check",
-                        web::post().to(suppressions::post_check),
-                    )
-                    .route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
-                    .route("/openapi.json", web::get().to(openapi_json))
+                    .service(resource("/v1/holds/{id}").delete(holds::delete_hold))
+                    .service(resource("/v1/suppressions/check").post(suppressions::post_check))
+                    .service(resource("/.well-known/jwks.json").get(jwks::get_jwks))
+                    .service(resource("/openapi.json").get(openapi_json))
                     // Public: the API's description, no data. Swagger UI's files are in the
                     // binary (`vendored`).
                     .service(
@@ -106,6 +99,105 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                     .default_service(web::to(not_found)),
             );
     }
+}
+
+/// A JSON body refused: the media type (415), the size (413, also when only `Content-Length`
+/// announces it), or its content — described by position and kind, never by the values it holds
+/// (issue 12 item 11).
+fn json_error(e: &actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
+    use actix_web::error::JsonPayloadError as J;
+    match e {
+        J::ContentType => ApiError::UnsupportedMediaType,
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge(limit / 1024)
+        }
+        J::Deserialize(d) => ApiError::BadRequest(describe_json_error(d)),
+        _ => ApiError::BadRequest("the body could not be read".into()),
+    }
+}
+
+/// Where and how a JSON body is wrong, without quoting it.
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax | Category::Eof => "is not valid JSON",
+        Category::Data => "has a missing, unknown or mistyped field",
+        Category::Io => "could not be read",
+    };
+    format!(
+        "the body {what} (line {}, column {}): see /openapi.json for its schema",
+        e.line(),
+        e.column()
+    )
+}
+
+/// Whether the request's `Content-Type` is JSON (`application/json` or `…+json`).
+pub(crate) fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
+}
+
+/// Headers every answer carries (issue 12 item 11): no MIME sniffing, no framing, no referrer;
+/// and nothing cached, except the API's public description and Swagger UI's files.
+fn hygiene<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<S::Response, S::Error>> + use<S>
+where
+    S: Service<
+            ServiceRequest,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    use actix_web::http::header::{self, HeaderValue};
+    let cacheable = req.path().starts_with("/docs/") || req.path() == "/openapi.json";
+    let fut = srv.call(req);
+    async move {
+        let mut res = fut.await?;
+        let h = res.headers_mut();
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        if !cacheable {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        Ok(res)
+    }
+}
+
+/// Authenticates a staff bearer token before any extractor runs, so that a staff route answers
+/// 401 before it looks at its query or body (issue 12 item 11), and a disabled or removed
+/// account's token stops working at once (item 5). DRP routes carry agents' tokens: skipped.
+async fn staff_session(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<actix_web::body::BoxBody>,
+) -> Result<actix_web::dev::ServiceResponse, actix_web::Error> {
+    use actix_web::HttpMessage as _;
+    let drp =
+        req.path().starts_with("/v1/data-rights-request") || req.path().starts_with("/v1/agent/");
+    let token = (!drp).then(|| crate::auth::bearer(req.request())).flatten();
+    if let (Some(token), Some(engine)) = (token, req.app_data::<web::Data<Engine>>().cloned()) {
+        let session = match crate::auth::authenticate(&engine, &token).await {
+            Ok(claims) => crate::auth::Session::Valid(claims),
+            Err(ApiError::Unauthenticated) => crate::auth::Session::Invalid,
+            Err(e) => return Ok(req.error_response(e)),
+        };
+        req.extensions_mut().insert(session);
+    }
+    next.call(req).await
 }
 
 /// The OpenAPI 3.1 document, built once.
@@ -124,6 +216,10 @@ async fn openapi_json(_: Public) -> actix_web::HttpResponse {
 
 async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
+}
+
+async fn method_not_allowed(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
 }
 
 /// Logs each request by its route pattern (never the raw path or query, which may carry tokens

@@ -194,23 +194,65 @@ pub fn classify(text: &str) -> RequestType {
 pub struct SubjectEmail(String);
 
 impl SubjectEmail {
-    /// Parses and normalises an address.
+    /// Parses and normalises an address: a plain addr-spec (`local@domain`) only — no display
+    /// name, no angle brackets, no quoted local part, no comments — so that the address
+    /// searched is the address written to (issue 12 item 9).
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
+        let atom = |c: char| {
+            c.is_ascii_alphanumeric()
+                || "!#$%&'*+/=?^_`{|}~-".contains(c)
+                || (!c.is_ascii() && c.is_alphanumeric())
+        };
+        let dotted = |part: &str, ok: &dyn Fn(char) -> bool| {
+            !part.is_empty() && part.split('.').all(|w| !w.is_empty() && w.chars().all(ok))
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
+                })
+        };
         let ok = s.len() <= 254
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && check_text(s).is_ok()
             && s.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
+                local.len() <= 64
+                    && dotted(local, &atom)
                     && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
+                    && domain.split('.').all(label_ok)
             });
         if ok {
             Ok(Self(s.to_lowercase()))
         } else {
-            Err("the e-mail address is not valid".into())
+            Err(
+                "the e-mail address is not valid: give a plain address such as name@example.org"
+                    .into(),
+            )
         }
+    }
+}
+
+/// Refuses text that would hide what it says: NUL and other control characters (line breaks and
+/// tabs aside), bidirectional overrides and isolates, and zero-width characters (issue 12
+/// item 9). The message never repeats the text.
+pub fn check_text(s: &str) -> Result<(), String> {
+    let hidden = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c,
+                '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{180E}'
+                | '\u{FEFF}')
+    };
+    if s.chars().any(hidden) {
+        Err("a name, address or text holds control, bidirectional or zero-width characters".into())
+    } else {
+        Ok(())
     }
 }
 
@@ -223,6 +265,51 @@ impl AsRef<str> for SubjectEmail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plain_addr_spec_is_an_address() {
+        // Issue 12 item 9: the address searched must be the address written to.
+        for ok in [
+            "ann@example.com",
+            "Ann.Lee+news@mail.example.co.uk",
+            "o'neil@example.ie",
+            "jörg@bücher.example",
+        ] {
+            assert!(SubjectEmail::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "Evil<attacker@evil.test>",
+            "evil<attacker@evil.test>",
+            "\"quoted\"@example.com",
+            "ann@example",
+            "ann@@example.com",
+            "ann@-example.com",
+            ".ann@example.com",
+            "ann..lee@example.com",
+            "ann(comment)@example.com",
+            "ann@example.com\u{0}",
+            "ann\u{202E}@example.com",
+            "ann\u{200B}@example.com",
+            "ann lee@example.com",
+        ] {
+            assert!(SubjectEmail::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hidden_characters_are_refused_in_names() {
+        assert!(check_text("Ada Lovelace").is_ok());
+        assert!(check_text("line one\nline two").is_ok());
+        for bad in [
+            "Ada\u{0}",
+            "Ada\u{202E}ecalevol",
+            "A\u{200D}da",
+            "\u{FEFF}Ada",
+            "Ada\u{2066}",
+        ] {
+            assert!(check_text(bad).is_err());
+        }
+    }
 
     #[test]
     fn a14_free_text_without_legal_wording_is_classified() {

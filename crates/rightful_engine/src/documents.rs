@@ -178,6 +178,13 @@ async fn store_upload(
     if content.is_empty() {
         return Err(IntakeError::Invalid("the document is empty".into()));
     }
+    // The declared type must be the file's real type: an HTML page labelled image/png is
+    // refused, so what the DPO opens is what it says (issue 12 item 11).
+    if !content_matches(&content_type, &content) {
+        return Err(IntakeError::Invalid(format!(
+            "the file is not a {content_type} document"
+        )));
+    }
     let (id, actor) = (id.to_owned(), actor.to_owned());
     let size = content.len();
     engine
@@ -382,4 +389,14 @@ pub async fn sweep(engine: &Engine, now: DateTime<Utc>) -> Result<usize, EngineE
             })
         })
         .await?)
+}
+
+/// Whether `content` starts with the signature of `content_type` (one of [`CONTENT_TYPES`]).
+pub fn content_matches(content_type: &str, content: &[u8]) -> bool {
+    match content_type {
+        "application/pdf" => content.starts_with(b"%PDF-"),
+        "image/png" => content.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/jpeg" => content.starts_with(&[0xFF, 0xD8, 0xFF]),
+        _ => false,
+    }
 }

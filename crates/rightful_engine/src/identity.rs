@@ -173,6 +173,7 @@ pub async fn verify_staff_token(
         iss: s.oidc_issuer.clone(),
         iat: c.iat.unwrap_or(c.exp),
         exp: c.exp,
+        ver: 0,
     })
 }
 

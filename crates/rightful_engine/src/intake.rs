@@ -88,7 +88,10 @@ pub struct Accepted {
     pub due_on: NaiveDate,
     /// The acknowledgement of receipt, a JWS signed by Rightful (A12).
     pub acknowledgement: String,
-    /// The earlier request this one repeats, if any.
+    /// The earlier verified request this one repeats, if any: linked for the DPO (and for an
+    /// agent's own repeats), never told at intake — it would tell a stranger that this person
+    /// has a pending request (issue 12 item 2).
+    #[serde(skip)]
     pub duplicate_of: Option<String>,
 }
 
@@ -137,6 +140,13 @@ pub enum IntakeError {
     /// A notice the decision depends on could not be sent; nothing was changed.
     #[error(transparent)]
     Notice(#[from] crate::notices::NoticeError),
+    /// Too many requests of this kind: try again later.
+    #[error(transparent)]
+    Limited(#[from] crate::limits::Limited),
+    /// The request token is right, but the requester's identity is not verified yet: the token
+    /// proves only that its holder made the request (issue 12 item 1).
+    #[error("verify your identity first: until then this request discloses nothing")]
+    NotVerified,
 }
 
 impl From<rightful_store::StoreError> for IntakeError {
@@ -176,9 +186,28 @@ pub async fn submit_from(
     agent: Option<String>,
 ) -> Result<Accepted, IntakeError> {
     let email = SubjectEmail::parse(&s.email).map_err(IntakeError::Invalid)?;
+    crate::mail::check_recipient(email.as_ref()).map_err(IntakeError::Invalid)?;
+    for name in [&s.first_name, &s.last_name, &s.postal_address, &s.text]
+        .into_iter()
+        .flatten()
+    {
+        rightful_core::intake::check_text(name).map_err(IntakeError::Invalid)?;
+    }
+    if agent.is_none() {
+        engine.limits.hit(
+            crate::limits::Scope::IntakeAddress,
+            &email.as_ref().to_lowercase(),
+            engine.settings.limits.intake_per_address,
+            std::time::Instant::now(),
+        )?;
+    }
     let kind = match (&s.kind, &s.text) {
-        (Some(k), _) => RequestType::parse(k)
-            .ok_or_else(|| IntakeError::Invalid(format!("unknown request type `{k}`")))?,
+        (Some(k), _) => RequestType::parse(k).ok_or_else(|| {
+            IntakeError::Invalid(format!(
+                "unknown request type: use one of {}",
+                RequestType::ALL.map(RequestType::as_str).join(", ")
+            ))
+        })?,
         (None, Some(text)) if !text.trim().is_empty() => classify(text),
         _ => {
             return Err(IntakeError::Invalid(
@@ -251,6 +280,15 @@ pub async fn submit_from(
     if agent.is_some() && !documents.contains(&DocumentKind::Mandate) {
         documents.push(DocumentKind::Mandate);
     }
+    // The mail this submission sends to the address (a code or an acknowledgement, and the
+    // documents asked for) counts against the address's daily cap before anything is stored.
+    take_mail_quota(
+        engine,
+        email.as_ref(),
+        1 + usize::from(!documents.is_empty()),
+        now,
+    )
+    .await?;
     let received = now.date_naive();
     let due_on = Clock::new(received).due(&engine.settings.deadlines, received);
     let id = uuid::Uuid::new_v4().to_string();
@@ -297,6 +335,9 @@ pub async fn submit_from(
     let details_cmp = details.clone();
     let doc_kinds: Vec<&'static str> = documents.iter().map(|d| d.as_str()).collect();
     let hash = token_hash(&token);
+    // An agent's repeat of a verified request is answered with that request; any other repeat
+    // goes through identity and review like a new request, linked for the DPO only.
+    let repeat_answered = agent.is_some();
     let duplicate_of = engine
         .store
         .run(move |c| {
@@ -326,10 +367,10 @@ pub async fn submit_from(
             request::insert_with_subject(
                 c,
                 &request::NewRequest { id: &req_id, kind: kind.as_str(), status: Status::Received.as_str(), channel: &channel_s, received_at: at, due_on, extended: false, updated_at: at },
-                &request::RequestSubject { request_id: req_id.clone(), email: email_s, name, details: details.to_string(), token_hash: hash, duplicate_of: duplicate_of.clone() },
+                &request::RequestSubject { request_id: req_id.clone(), email: email_s, name, details: details.to_string(), token_hash: hash, duplicate_of: duplicate_of.clone(), verified_at: None },
                 "subject",
             )?;
-            if duplicate_of.is_none() {
+            if duplicate_of.is_none() || !repeat_answered {
                 for kind in &doc_kinds {
                     rightful_store::models::document::request(c, &req_id, kind, "policy", at)?;
                 }
@@ -358,17 +399,18 @@ pub async fn submit_from(
         received_on: now.date_naive(),
         due_on,
     };
-    let status = match (&duplicate_of, evidence) {
-        (Some(_), _) => Status::Received,
-        (None, Some((method, agent))) => {
+    let answered_by_first = duplicate_of.is_some() && repeat_answered;
+    let status = match (answered_by_first, evidence) {
+        (true, _) => Status::Received,
+        (false, Some((method, agent))) => {
             let status = mark_verified(engine, &id, method, agent, now).await?;
             // A12: the acknowledgement by mail too; a failure is logged, the request stands.
             let _ = notice.send(engine, "received", Vec::new(), now).await;
             status
         }
-        (None, None) => send_code(engine, &notice, now).await,
+        (false, None) => send_code(engine, &notice, now).await,
     };
-    if duplicate_of.is_none() && !documents.is_empty() {
+    if !answered_by_first && !documents.is_empty() {
         let _ = crate::documents::ask(
             engine,
             &notice,
@@ -463,8 +505,6 @@ pub struct StatusView {
     pub due_on: NaiveDate,
     /// Whether it was extended.
     pub extended: bool,
-    /// The earlier request this one repeats.
-    pub duplicate_of: Option<String>,
     /// `(when, status)` of each step.
     #[schema(value_type = Vec<Vec<String>>)]
     pub history: Vec<(chrono::NaiveDateTime, String)>,
@@ -487,6 +527,102 @@ pub(crate) fn token_holder(
     }))
 }
 
+/// What a request token proves at this point (issue 12 item 1; SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A wrong token or no such request: answered like an unknown request.
+    Nobody,
+    /// The token is right, but the identity is not verified yet (or a document asked for is
+    /// not accepted): the holder may verify, upload what was asked and read the status only.
+    Unverified,
+    /// The identity is verified and every document asked for accepted: the holder stands for
+    /// the subject of this request.
+    Subject(request::RequestSubject),
+}
+
+/// What the holder of `hash` proves about request `id`.
+pub(crate) fn holder(
+    c: &mut rightful_store::DbConn,
+    id: &str,
+    hash: &str,
+) -> Result<Holder, rightful_store::StoreError> {
+    let Some(subject) = token_holder(c, id, hash)? else {
+        return Ok(Holder::Nobody);
+    };
+    if subject.verified_at.is_none() {
+        return Ok(Holder::Unverified);
+    }
+    let pending = rightful_store::models::document::list(c, id)?
+        .iter()
+        .any(|d| d.outcome.as_deref() != Some("accepted"));
+    Ok(if pending {
+        Holder::Unverified
+    } else {
+        Holder::Subject(subject)
+    })
+}
+
+/// The subject of request `id` for a token that proves it; `NotFound` for a wrong token,
+/// `NotVerified` for a right token before verification.
+pub(crate) fn proven_subject(
+    c: &mut rightful_store::DbConn,
+    id: &str,
+    hash: &str,
+) -> Result<Result<request::RequestSubject, IntakeError>, rightful_store::StoreError> {
+    Ok(match holder(c, id, hash)? {
+        Holder::Nobody => Err(IntakeError::NotFound),
+        Holder::Unverified => Err(IntakeError::NotVerified),
+        Holder::Subject(s) => Ok(s),
+    })
+}
+
+/// Checks that `token` proves the identity behind request `id` (before a result is served).
+pub async fn require_verified(engine: &Engine, id: &str, token: &str) -> Result<(), IntakeError> {
+    let (id, hash) = (id.to_owned(), token_hash(token));
+    engine
+        .store
+        .run(move |c| Ok(proven_subject(c, &id, &hash)?.map(|_| ())))
+        .await?
+}
+
+/// Counts `n` messages to `email` against its daily cap (`limits.mail_per_address_per_day`);
+/// past it, the caller waits until the next day (UTC).
+async fn take_mail_quota(
+    engine: &Engine,
+    email: &str,
+    n: usize,
+    now: DateTime<Utc>,
+) -> Result<(), IntakeError> {
+    let key = crate::stores::hash_key(&engine.settings)?;
+    let h = crate::suppression::hash(&key, email);
+    let (day, cap) = (
+        now.date_naive(),
+        engine.settings.limits.mail_per_address_per_day,
+    );
+    let allowed = engine
+        .store
+        .run(move |c| {
+            for _ in 0..n {
+                if !rightful_store::models::quota::take(c, &h, day, cap)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await?;
+    if allowed {
+        return Ok(());
+    }
+    let midnight = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(3600, |m| (m - now.naive_utc()).num_seconds().max(1));
+    Err(crate::limits::Limited {
+        retry_after_secs: u64::try_from(midnight).unwrap_or(3600),
+    }
+    .into())
+}
+
 /// The request's status for the holder of its token; `NotFound` for a wrong token too, so that
 /// nobody learns whether a request exists.
 pub async fn status_for_subject(
@@ -498,9 +634,9 @@ pub async fn status_for_subject(
     engine
         .store
         .run(move |c| {
-            let Some(subject) = token_holder(c, &id, &hash)? else {
+            if token_holder(c, &id, &hash)?.is_none() {
                 return Ok(None);
-            };
+            }
             let Some(row) = request::find(c, &id)? else {
                 return Ok(None);
             };
@@ -515,7 +651,6 @@ pub async fn status_for_subject(
                 received_at: row.received_at,
                 due_on: row.due_on,
                 extended: row.extended,
-                duplicate_of: subject.duplicate_of,
                 history,
             }))
         })
@@ -940,8 +1075,14 @@ pub async fn verify_code(
                 challenge::remove(c, &id)?;
                 return Ok(Err(IntakeError::Code("the code has expired".into())));
             }
+            // The attempt is taken before the code is compared, in one conditional UPDATE:
+            // however many guesses arrive at once, at most `code_attempts` are compared.
+            if !challenge::take_attempt(c, &id)? {
+                challenge::remove(c, &id)?;
+                return Ok(Err(IntakeError::Code("no attempt left: the code is cancelled".into())));
+            }
             if code_hash(&id, &code) != ch.code_hash {
-                let left = challenge::spend_attempt(c, &id)?;
+                let left = challenge::get(c, &id)?.map_or(0, |ch| ch.attempts_left);
                 if left <= 0 {
                     challenge::remove(c, &id)?;
                     return Ok(Err(IntakeError::Code("wrong code; no attempt left, the code is cancelled".into())));
@@ -957,6 +1098,7 @@ pub async fn verify_code(
                 challenge::remove(c, &id)?;
                 let status = request::transition(c, &id, Status::AwaitingReview, "subject", "e-mail code confirmed", at)?
                     .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
+                request::set_verified(c, &id, Some(at))?;
                 request::set_due(c, &id, due, row.extended, at)?;
                 audit::append(
                     c,
@@ -991,6 +1133,7 @@ async fn mark_verified(
             c.transaction(|c| {
                 let status = request::transition(c, &id, Status::AwaitingReview, "system", method, now.naive_utc())?
                     .map_err(|e| rightful_store::StoreError::Invalid(e.to_string()))?;
+                request::set_verified(c, &id, Some(now.naive_utc()))?;
                 audit::append(
                     c,
                     vec![EntryContent {

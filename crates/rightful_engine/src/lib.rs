@@ -12,6 +12,7 @@ pub mod env;
 pub mod execution;
 pub mod identity;
 pub mod intake;
+pub mod limits;
 pub mod mail;
 pub mod notices;
 pub mod policy;
@@ -99,6 +100,8 @@ pub struct Engine {
     pub stores: Arc<Vec<stores::Store>>,
     /// Outside processors told of rectifications, erasures and restrictions (Art. 19).
     pub processors: Arc<Vec<processors::Processor>>,
+    /// Rate limits on what strangers can trigger (per server).
+    pub limits: Arc<limits::Limiter>,
     /// Connectors opened so far, by store name (opened on first use: a store that is down at
     /// start-up does not stop the server).
     connectors: Arc<
@@ -142,6 +145,7 @@ impl Engine {
             jwks: Arc::default(),
             stores: site_stores,
             processors: Arc::new(procs),
+            limits: Arc::default(),
             connectors: Arc::default(),
         };
         engine.record_policy_version(&loaded.digest)?;

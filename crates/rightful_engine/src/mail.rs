@@ -142,3 +142,11 @@ impl Mailer {
         }
     }
 }
+
+/// Whether the mailer can write to `email` at all: an address it would refuse is refused at
+/// intake, instead of a request that stalls silently (issue 12 item 9).
+pub fn check_recipient(email: &str) -> Result<(), String> {
+    email.parse::<lettre::Address>().map(|_| ()).map_err(|_| {
+        "the e-mail address is not valid: give a plain address such as name@example.org".into()
+    })
+}

@@ -5,7 +5,7 @@
 //! death (D6) goes through the same queue with its documents of standing (D5); carrying out the
 //! directives in the stores is part of executing requests.
 
-use crate::intake::{IntakeError, token_hash, token_holder};
+use crate::intake::{IntakeError, proven_subject, token_hash};
 use crate::{Engine, EngineError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rightful_core::audit::EntryContent;
@@ -104,14 +104,16 @@ pub async fn history_for_subject(
     engine
         .store
         .run(move |c| {
-            let Some(subject) = token_holder(c, &id, &hash)? else {
-                return Ok(None);
+            // Directives name heirs and their addresses: only a verified requester reads them
+            // (issue 12 item 1).
+            let subject = match proven_subject(c, &id, &hash)? {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
             };
-            Ok(Some(directive::history(c, &subject.email)?))
+            Ok(Ok(directive::history(c, &subject.email)?))
         })
         .await?
         .map(|h| h.into_iter().map(view).collect())
-        .ok_or(IntakeError::NotFound)
 }
 
 /// The directives in force for a subject's address (for the DPO handling a notice of death).

@@ -363,6 +363,112 @@ pub struct Settings {
     /// The Data Rights Protocol server.
     #[serde(default)]
     pub drp: DrpSettings,
+    /// Rate limits on what a stranger can trigger.
+    #[serde(default)]
+    pub limits: LimitSettings,
+}
+
+/// At most `max` events per `per_secs` seconds, for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    /// Events allowed in a window.
+    pub max: u32,
+    /// The window, in seconds.
+    pub per_secs: u64,
+}
+
+impl Rate {
+    const fn new(max: u32, per_secs: u64) -> Self {
+        Self { max, per_secs }
+    }
+}
+
+/// `[limits]`: every loop a stranger can trigger is bounded (issue 12 item 3). The in-memory
+/// limits hold per server; the mail cap and a code's attempts are counted in the engine's
+/// database, so they hold across servers and under concurrency. Exceeding one answers 429 with
+/// `Retry-After`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Requests submitted from one client address.
+    #[serde(default = "default_intake_per_ip")]
+    pub intake_per_ip: Rate,
+    /// Requests submitted for one e-mail address (web channel; agents are registered).
+    #[serde(default = "default_intake_per_address")]
+    pub intake_per_address: Rate,
+    /// Code verifications from one client address.
+    #[serde(default = "default_verify_per_ip")]
+    pub verify_per_ip: Rate,
+    /// Requests with a request token (status, result, directives, uploads) from one address.
+    #[serde(default = "default_token_per_ip")]
+    pub token_per_ip: Rate,
+    /// Staff sign-ins from one client address.
+    #[serde(default = "default_signin_per_ip")]
+    pub signin_per_ip: Rate,
+    /// Failed sign-ins of one account before it must wait; each further failure doubles the
+    /// wait, from `signin_backoff_secs` up to `signin_backoff_max_secs`.
+    #[serde(default = "default_signin_failures")]
+    pub signin_failures: u32,
+    /// The first wait after too many failed sign-ins.
+    #[serde(default = "default_signin_backoff")]
+    pub signin_backoff_secs: u64,
+    /// The longest wait.
+    #[serde(default = "default_signin_backoff_max")]
+    pub signin_backoff_max_secs: u64,
+    /// Messages a stranger can cause to one address per day (codes, acknowledgements,
+    /// documents asked for at intake), counted in the engine's database.
+    #[serde(default = "default_mail_per_address_per_day")]
+    pub mail_per_address_per_day: i32,
+    /// Proxies whose `X-Forwarded-For` is believed (their own addresses); empty: the peer's
+    /// address is the client's.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+const fn default_intake_per_ip() -> Rate {
+    Rate::new(20, 3600)
+}
+const fn default_intake_per_address() -> Rate {
+    Rate::new(5, 3600)
+}
+const fn default_verify_per_ip() -> Rate {
+    Rate::new(30, 3600)
+}
+const fn default_token_per_ip() -> Rate {
+    Rate::new(300, 3600)
+}
+const fn default_signin_per_ip() -> Rate {
+    Rate::new(20, 900)
+}
+const fn default_signin_failures() -> u32 {
+    5
+}
+const fn default_signin_backoff() -> u64 {
+    30
+}
+const fn default_signin_backoff_max() -> u64 {
+    900
+}
+const fn default_mail_per_address_per_day() -> i32 {
+    10
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            intake_per_ip: default_intake_per_ip(),
+            intake_per_address: default_intake_per_address(),
+            verify_per_ip: default_verify_per_ip(),
+            token_per_ip: default_token_per_ip(),
+            signin_per_ip: default_signin_per_ip(),
+            signin_failures: default_signin_failures(),
+            signin_backoff_secs: default_signin_backoff(),
+            signin_backoff_max_secs: default_signin_backoff_max(),
+            mail_per_address_per_day: default_mail_per_address_per_day(),
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// `[drp]`: Rightful as a Data Rights Protocol 1.0 server for registered authorised agents.

@@ -124,6 +124,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// Disabled accounts cannot sign in.
         disabled -> Bool,
+        /// Bumped to revoke every token issued before.
+        token_version -> Integer,
     }
 }
 
@@ -142,6 +144,20 @@ diesel::table! {
         token_hash -> Text,
         /// The earlier request this one repeats.
         duplicate_of -> Nullable<Text>,
+        /// When the requester's identity was verified (cleared by a DPO's doubt).
+        verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Mail a stranger can cause, per address (keyed hash) and day.
+    mail_quota (address_hash, day) {
+        /// HMAC of the address.
+        address_hash -> Text,
+        /// The day, UTC.
+        day -> Date,
+        /// Messages sent that day.
+        sent -> Integer,
     }
 }
 
@@ -445,6 +461,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "password_hash",
             "created_at",
             "disabled",
+            "token_version",
         ],
     ),
     (
@@ -466,8 +483,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "details",
             "token_hash",
             "duplicate_of",
+            "verified_at",
         ],
     ),
+    ("mail_quota", &["address_hash", "day", "sent"]),
     (
         "request_documents",
         &[

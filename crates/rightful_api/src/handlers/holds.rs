@@ -23,7 +23,7 @@ pub struct NewHold {
 #[utoipa::path(get, path = "/v1/holds", tag = "dpo",
     responses((status = 200, description = "`{\"holds\": [...]}`"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_holds(engine: web::Data<Engine>, _: Auth<Dpo>) -> Result<HttpResponse, ApiError> {
+pub async fn list_holds(_: Auth<Dpo>, engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
     let holds = rightful_engine::retention::holds(&engine).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"holds": holds})))
 }
@@ -33,9 +33,9 @@ pub async fn list_holds(engine: web::Data<Engine>, _: Auth<Dpo>) -> Result<HttpR
     responses((status = 201, description = "`{\"id\": …}`"), (status = 400, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn post_hold(
+    auth: Auth<Dpo>,
     engine: web::Data<Engine>,
     body: web::Json<NewHold>,
-    auth: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     let id = rightful_engine::retention::place_hold(
         &engine,
@@ -55,9 +55,9 @@ pub async fn post_hold(
     responses((status = 204, description = "Released"), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_hold(
+    auth: Auth<Dpo>,
     engine: web::Data<Engine>,
     path: web::Path<String>,
-    auth: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::requests::request_id(&path)?;
     rightful_engine::retention::release_hold(&engine, &id, &auth.actor(), chrono::Utc::now())

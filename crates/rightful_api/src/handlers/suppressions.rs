@@ -26,9 +26,9 @@ pub struct Check {
     security(("bearer" = []))
 )]
 pub async fn post_check(
+    _: Auth<Site>,
     engine: web::Data<Engine>,
     body: web::Json<Check>,
-    _: Auth<Site>,
 ) -> Result<HttpResponse, ApiError> {
     let purpose = engine
         .policy

@@ -41,12 +41,18 @@ pub fn get(conn: &mut DbConn, request_id: &str) -> Result<Option<Challenge>, Sto
         .optional()?)
 }
 
-/// Uses up one attempt; returns the attempts left.
-pub fn spend_attempt(conn: &mut DbConn, request_id: &str) -> Result<i32, StoreError> {
-    diesel::update(identity_challenges::table.find(request_id))
-        .set(identity_challenges::attempts_left.eq(identity_challenges::attempts_left - 1))
-        .execute(conn)?;
-    Ok(get(conn, request_id)?.map_or(0, |c| c.attempts_left))
+/// Takes one attempt before the code is compared, in one conditional UPDATE, so that concurrent
+/// guesses cannot compare more codes than the limit allows: `false` when none is left (or no
+/// challenge is pending).
+pub fn take_attempt(conn: &mut DbConn, request_id: &str) -> Result<bool, StoreError> {
+    let taken = diesel::update(
+        identity_challenges::table
+            .find(request_id)
+            .filter(identity_challenges::attempts_left.gt(0)),
+    )
+    .set(identity_challenges::attempts_left.eq(identity_challenges::attempts_left - 1))
+    .execute(conn)?;
+    Ok(taken == 1)
 }
 
 /// Removes the challenge (used or abandoned).

@@ -9,6 +9,7 @@ pub mod drp;
 pub mod hold;
 pub mod job;
 pub mod notification;
+pub mod quota;
 pub mod reminder;
 pub mod request;
 pub mod staff;

@@ -245,6 +245,23 @@ pub struct RequestSubject {
     pub token_hash: String,
     /// The earlier request this one repeats.
     pub duplicate_of: Option<String>,
+    /// When the requester's identity was verified; `None` until then, and again after a DPO's
+    /// doubt. Until then the request token proves only that its holder made the request.
+    pub verified_at: Option<NaiveDateTime>,
+}
+
+/// Records (`Some`) or clears (`None`, a DPO's doubt) the verification of the requester's
+/// identity.
+pub fn set_verified(
+    conn: &mut DbConn,
+    id: &str,
+    at: Option<NaiveDateTime>,
+) -> Result<(), StoreError> {
+    use crate::schema::request_subjects as rs;
+    diesel::update(rs::table.find(id))
+        .set(rs::verified_at.eq(at))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Inserts a request with its subject and first event, in one transaction.
@@ -291,6 +308,9 @@ pub fn recent_open(
         .inner_join(rs::table)
         .filter(rs::email.eq(email))
         .filter(rs::duplicate_of.is_null())
+        // Only a request whose identity was verified can be repeated: a stranger's unverified
+        // request with someone's address must never stand in the way of theirs.
+        .filter(rs::verified_at.is_not_null())
         .filter(requests::kind.eq(kind))
         .filter(requests::received_at.ge(since))
         .filter(requests::status.ne_all(finals))

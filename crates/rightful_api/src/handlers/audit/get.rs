@@ -25,9 +25,9 @@ pub struct Query {
     responses((status = 200, description = "The entries of the period, each with its hash and the previous one's"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_audit(
+    _: Auth<Auditor>,
     engine: web::Data<Engine>,
     query: web::Query<Query>,
-    _: Auth<Auditor>,
 ) -> Result<HttpResponse, ApiError> {
     let from = query.from.and_then(|d| d.and_hms_opt(0, 0, 0));
     let to = query

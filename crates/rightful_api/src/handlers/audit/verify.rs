@@ -10,8 +10,8 @@ use rightful_engine::Engine;
     responses((status = 200, body = crate::openapi::VerifyBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_verify(
-    engine: web::Data<Engine>,
     _: Auth<Auditor>,
+    engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let v = engine
         .store

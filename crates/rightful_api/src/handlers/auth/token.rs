@@ -22,9 +22,16 @@ pub struct Credentials {
     responses((status = 200, body = crate::openapi::TokenBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn post_token(
     engine: web::Data<Engine>,
+    req: actix_web::HttpRequest,
     body: web::Json<Credentials>,
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
+    crate::auth::limit(
+        &req,
+        &engine,
+        rightful_engine::limits::Scope::SigninIp,
+        engine.settings.limits.signin_per_ip,
+    )?;
     let (token, claims) =
         rightful_engine::auth::sign_in(&engine, &body.username, &body.password).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({

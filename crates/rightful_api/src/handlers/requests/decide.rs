@@ -14,10 +14,10 @@ use rightful_engine::intake::{Decision, decide};
     responses((status = 200, body = crate::openapi::StatusBody), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Not allowed from the current status, or extension refused", body = crate::error::ErrorBody), (status = 503, description = "The notice could not be sent; nothing changed", body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn post_decision(
+    auth: Auth<Dpo>,
     engine: web::Data<Engine>,
     path: web::Path<String>,
     body: web::Json<Decision>,
-    auth: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
     let status = decide(

@@ -13,12 +13,22 @@ use serde::Deserialize;
 
 /// Reads a body up to `limit` bytes; a larger one is refused with our JSON error.
 pub(crate) async fn read_body(
+    req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, ApiError> {
+    // An announced length over the limit is refused before anything is read.
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit / 1024));
+    }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let chunk = chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge(limit / 1024));
         }
@@ -51,7 +61,18 @@ pub async fn put_document(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = read_body(payload, engine.settings.identity.document_max_kib * 1024).await?;
+    crate::auth::limit(
+        &req,
+        &engine,
+        rightful_engine::limits::Scope::TokenIp,
+        engine.settings.limits.token_per_ip,
+    )?;
+    let body = read_body(
+        &req,
+        payload,
+        engine.settings.identity.document_max_kib * 1024,
+    )
+    .await?;
     rightful_engine::documents::upload(
         &engine,
         &id,
@@ -73,17 +94,28 @@ pub async fn put_document(
     security(("bearer" = []))
 )]
 pub async fn get_document(
+    auth: Auth<Dpo>,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
-    auth: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = path.into_inner();
     let id = super::request_id(&id)?;
     let (content_type, content) =
         rightful_engine::documents::content(&engine, &id, &kind, &auth.actor(), chrono::Utc::now())
             .await?;
+    // Served as a download of its checked type: a browser never renders it in our origin.
+    let ext = match content_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "bin",
+    };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{kind}.{ext}\""),
+        ))
         .insert_header(("Cache-Control", "no-store"))
         .body(content))
 }
@@ -107,10 +139,10 @@ pub struct Check {
     security(("bearer" = []))
 )]
 pub async fn post_check(
+    auth: Auth<Dpo>,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
     body: web::Json<Check>,
-    auth: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = path.into_inner();
     let id = super::request_id(&id)?;

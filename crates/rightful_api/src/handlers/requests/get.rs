@@ -12,9 +12,9 @@ use rightful_store::models::request;
     responses((status = 200, description = "The request, its subject, documents and full history"), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_request(
+    _: Auth<Dpo>,
     engine: web::Data<Engine>,
     path: web::Path<String>,
-    _: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
     let found = engine

@@ -30,9 +30,9 @@ pub struct Query {
     responses((status = 200, description = "The queue, soonest due first"), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_requests(
+    _: Auth<Dpo>,
     engine: web::Data<Engine>,
     query: web::Query<Query>,
-    _: Auth<Dpo>,
 ) -> Result<HttpResponse, ApiError> {
     use rightful_store::models::request::Filter;
     let mut filter = Filter::default();

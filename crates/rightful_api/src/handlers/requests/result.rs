@@ -23,9 +23,16 @@ pub async fn get_result(
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
+    crate::auth::limit(
+        &req,
+        &engine,
+        rightful_engine::limits::Scope::TokenIp,
+        engine.settings.limits.token_per_ip,
+    )?;
     let token = super::subject_token(&req)?;
-    // The token is checked first: an unknown request and a wrong token look alike.
-    rightful_engine::intake::status_for_subject(&engine, &id, &token).await?;
+    // The token is checked first: an unknown request and a wrong token look alike; a right
+    // token before verification discloses nothing (issue 12 item 1).
+    rightful_engine::intake::require_verified(&engine, &id, &token).await?;
     use rightful_engine::execution::Download;
     match rightful_engine::execution::download(&engine, &id, chrono::Utc::now().naive_utc()).await?
     {

@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rightful_engine::Engine;
 use rightful_engine::intake::{Submission, submit_from};
+use rightful_engine::limits::Scope;
 
 /// The header carrying an agent's signature.
 pub const AGENT_SIGNATURE_HEADER: &str = "Rightful-Agent-Signature";
@@ -22,9 +23,21 @@ pub async fn submit_request(
     payload: web::Payload,
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
+    // A JSON route takes JSON only: a form or text/plain post from any web page through a
+    // visitor's browser is refused (issue 12 item 11).
+    if !crate::routes::is_json(&req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    crate::auth::limit(
+        &req,
+        &engine,
+        Scope::IntakeIp,
+        engine.settings.limits.intake_per_ip,
+    )?;
     // Read the body ourselves, up to the limit, so that an oversized one gets our JSON error.
     let body =
-        super::documents::read_body(payload, engine.settings.server.body_limit_kib * 1024).await?;
+        super::documents::read_body(&req, payload, engine.settings.server.body_limit_kib * 1024)
+            .await?;
     // The signature covers the bytes as received, so the body is parsed here, after it.
     let agent = match req.headers().get(AGENT_SIGNATURE_HEADER) {
         Some(h) => {
@@ -40,7 +53,7 @@ pub async fn submit_request(
         None => None,
     };
     let submission: Submission = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not a valid request: {e}")))?;
+        .map_err(|e| ApiError::BadRequest(crate::routes::describe_json_error(&e)))?;
     let channel = if agent.is_some() { "agent" } else { "web" };
     let accepted = submit_from(&engine, submission, channel, chrono::Utc::now(), agent).await?;
     Ok(HttpResponse::Created().json(accepted))

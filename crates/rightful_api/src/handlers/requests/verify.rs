@@ -29,6 +29,12 @@ pub async fn post_verify(
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
+    crate::auth::limit(
+        &req,
+        &engine,
+        rightful_engine::limits::Scope::VerifyIp,
+        engine.settings.limits.verify_per_ip,
+    )?;
     let token = super::subject_token(&req)?;
     let status =
         rightful_engine::intake::verify_code(&engine, &id, &token, &body.code, chrono::Utc::now())
