@@ -100,6 +100,15 @@ impl ManageConnection for Manager {
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
+    /// SQLite has a single writer: every use of the store is serialised in this process, so a
+    /// transaction that reads and then writes never meets another writer and fails with
+    /// "database is locked" (its busy timeout does not apply to such an upgrade).
+    writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+}
+
+std::thread_local! {
+    /// Whether this thread holds the SQLite writer lock already (a nested use goes through).
+    static HOLDS_WRITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl std::fmt::Debug for Store {
@@ -135,7 +144,12 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let store = Self { pool, backend };
+        let writer = (backend == Backend::Sqlite).then(Default::default);
+        let store = Self {
+            pool,
+            backend,
+            writer,
+        };
         store.with_conn(crate::migrate::run)?;
         Ok(store)
     }
@@ -156,11 +170,23 @@ impl Store {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let nested = HOLDS_WRITER.with(std::cell::Cell::get);
+        let _guard = match &self.writer {
+            Some(lock) if !nested => {
+                let guard = lock
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                HOLDS_WRITER.with(|h| h.set(true));
+                Some(WriterGuard(guard))
+            }
+            _ => None,
+        };
         let mut conn = self.get()?;
         f(&mut conn)
     }
 
     /// Runs `f` with a pooled connection on tokio's blocking pool, inside the caller's span.
+    /// (Defined after [`Store::with_conn`], which holds SQLite's writer lock.)
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
@@ -174,5 +200,16 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// Holds the SQLite writer lock; clears the thread's flag when dropped.
+struct WriterGuard<'a>(
+    #[expect(dead_code, reason = "held for its Drop")] std::sync::MutexGuard<'a, ()>,
+);
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        HOLDS_WRITER.with(|h| h.set(false));
     }
 }
