@@ -1,8 +1,8 @@
 //! One site store: open and check it, find a subject's records, export them, and carry out plans.
 
-use crate::ConnectorError;
 use crate::schema::{self, ColType, LiveSchema};
 use crate::sql::{Bind, Binds, Dialect, Exec, Manager};
+use crate::{ConnectorError, class};
 use chrono::NaiveDate;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use rightful_core::policy::{CategoryId, FieldId, PurposeId};
@@ -173,24 +173,30 @@ impl Connector {
     /// problem listed when the map does not fit; `hash_key` is the secret of the `hash` strategy.
     pub fn open(map: StoreMap, url: &str, hash_key: Vec<u8>) -> Result<Self, ConnectorError> {
         let dialect = Dialect::of_url(url);
-        let unreachable = |e: &dyn std::fmt::Display| ConnectorError::Unreachable {
+        let unreachable = |code: String| ConnectorError::Unreachable {
             store: map.name.clone(),
-            message: e.to_string(),
+            code,
         };
         let manager = Manager {
             url: url.to_owned(),
         };
         // One direct attempt first: the driver's real error, at once, instead of the pool's
         // retries until its timeout.
-        let mut first = manager.connect().map_err(|e| unreachable(&e))?;
-        let live = schema::read(first.exec(), dialect).map_err(|e| unreachable(&e))?;
+        let mut first = manager
+            .connect()
+            .map_err(|e| unreachable(e.code(dialect)))?;
+        let live = schema::read(first.exec(), dialect).map_err(|e| ConnectorError::Query {
+            store: map.name.clone(),
+            table: "(catalogue)".into(),
+            code: class::code_of(dialect, &e),
+        })?;
         drop(first);
         let pool = Pool::builder()
             .max_size(4)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
-            .map_err(|e| unreachable(&e))?;
+            .map_err(|_| unreachable("pool".into()))?;
         let (problems, warnings) = schema::check(&map, &live);
         if !problems.is_empty() {
             return Err(ConnectorError::Schema {
@@ -228,15 +234,16 @@ impl Connector {
                 TxError::Db(e) => ConnectorError::Query {
                     store: self.map.name.clone(),
                     table: "(transaction)".into(),
-                    message: e.to_string(),
+                    code: class::code_of(self.dialect, &e),
                 },
             })
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, ConnectorError> {
-        self.pool.get().map_err(|e| ConnectorError::Unreachable {
+        // The pool's error repeats the driver's last connection error: only its class is kept.
+        self.pool.get().map_err(|_| ConnectorError::Unreachable {
             store: self.map.name.clone(),
-            message: e.to_string(),
+            code: "connect".into(),
         })
     }
 
@@ -245,7 +252,7 @@ impl Connector {
         move |e| ConnectorError::Query {
             store: self.map.name.clone(),
             table: table.clone(),
-            message: e.to_string(),
+            code: class::code_of(self.dialect, &e),
         }
     }
 

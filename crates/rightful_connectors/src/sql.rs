@@ -246,6 +246,19 @@ pub enum OpenError {
     Query(#[from] diesel::result::Error),
 }
 
+impl OpenError {
+    /// The stable code of the failure (issue 12 item 7): `connect`, `connect:url`, or the
+    /// server's code when the set-up statements failed.
+    pub fn code(&self, dialect: Dialect) -> String {
+        match self {
+            Self::Open(diesel::ConnectionError::CouldntSetupConfiguration(e)) | Self::Query(e) => {
+                crate::class::code_of(dialect, e)
+            }
+            Self::Open(e) => crate::class::connect_code(e),
+        }
+    }
+}
+
 impl ManageConnection for Manager {
     type Connection = SiteConn;
     type Error = OpenError;

@@ -3,7 +3,7 @@
 use super::{MAX_ROUNDS, StepEnd, notifies};
 use crate::Engine;
 use chrono::NaiveDateTime;
-use rightful_connectors::{ConnectorError, Identities};
+use rightful_connectors::{ConnectorError, Identities, StoreErrorClass};
 use rightful_core::Policy;
 use rightful_core::intake::RequestType;
 use rightful_core::policy::{FieldId, PurposeId};
@@ -46,16 +46,14 @@ pub(crate) async fn context(engine: &Engine, id: &str) -> Result<Context, StepEn
     })
 }
 
-/// A connector failure: an unreachable store or a failed statement may pass; a map that does not
-/// fit needs a person.
+/// A connector failure, by its class (issue 12 item 7): a transient one (the store is down, a
+/// lock, a deadlock, a timeout) is retried with backoff and the request pauses; a permanent one
+/// (a constraint, a permission, the syntax, a map that does not fit) fails the step at once, for
+/// the DPO. Either way only the error's class, code and table are kept, never the driver's text.
 fn connector_end(e: &ConnectorError) -> StepEnd {
-    match e {
-        ConnectorError::Unreachable { .. } | ConnectorError::Query { .. } => {
-            StepEnd::Retry(e.to_string())
-        }
-        ConnectorError::Schema { .. } | ConnectorError::Invalid { .. } => {
-            StepEnd::Fail(e.to_string())
-        }
+    match e.class() {
+        StoreErrorClass::Transient => StepEnd::Retry(e.to_string()),
+        StoreErrorClass::Permanent => StepEnd::Fail(e.to_string()),
     }
 }
 
