@@ -9,7 +9,9 @@
 
 use crate::{Engine, EngineError};
 use chrono::{DateTime, NaiveDate, Utc};
-use rightful_connectors::{Connector, ConnectorError, Identities, PurgeOptions, TablePurge};
+use rightful_connectors::{
+    Connector, ConnectorError, Identities, PurgeOptions, StoreErrorClass, TablePurge,
+};
 use rightful_core::audit::EntryContent;
 use rightful_core::lifecycle::Status;
 use rightful_core::retention::{Condition, StartEvent};
@@ -35,6 +37,10 @@ pub struct StoreSweep {
     pub store: String,
     /// Per table, or why the store could not be swept.
     pub outcome: Result<Vec<TablePurge>, String>,
+    /// Issue 12 item 8: when the store was not swept because the held subjects' other
+    /// identities could not be looked up, the stores whose lookup failed, with the error's class
+    /// and code: `(store, class, code)`. Empty otherwise.
+    pub held_set_unavailable: Vec<(String, StoreErrorClass, String)>,
 }
 
 /// A legal hold as the DPO sees it.
@@ -176,9 +182,18 @@ pub async fn holds(engine: &Engine) -> Result<Vec<HoldView>, EngineError> {
         .collect())
 }
 
-/// The identities of subjects whose records must stay: open requests need them, legal holds keep
-/// them.
-async fn held(engine: &Engine) -> Result<Identities, EngineError> {
+/// The held set: the identities of subjects whose records must stay (open requests need them,
+/// legal holds keep them), and the stores where their other identities could not be looked up.
+struct Held {
+    ids: Identities,
+    /// `(store, error)` for each store whose lookup failed.
+    failed: Vec<(String, ConnectorError)>,
+}
+
+/// The held set. The held subjects' other identities (a customer id behind an e-mail address)
+/// are searched in every store; a store where that search fails is reported, never skipped
+/// silently (issue 12 item 8: holds fail closed).
+async fn held(engine: &Engine) -> Result<Held, EngineError> {
     let open: Vec<Status> = Status::ALL.into_iter().filter(|s| !s.is_final()).collect();
     let holds = engine
         .store
@@ -211,22 +226,30 @@ async fn held(engine: &Engine) -> Result<Identities, EngineError> {
         ids.entry(h.kind).or_default().insert(h.value);
     }
     if ids.is_empty() {
-        return Ok(ids);
+        return Ok(Held {
+            ids,
+            failed: Vec::new(),
+        });
     }
     // The same subjects under their other identities (a customer id), found in every store.
     let engine2 = engine.clone();
     let found = tokio::task::spawn_blocking(move || {
         let mut all = ids.clone();
+        let mut failed = Vec::new();
         for s in engine2.stores.iter() {
-            if let Ok(c) = engine2.connector(&s.map.name)
-                && let Ok(f) = c.discover(&ids)
+            match engine2
+                .connector(&s.map.name)
+                .and_then(|c| c.discover(&ids))
             {
-                for (k, v) in f.identities {
-                    all.entry(k).or_default().extend(v);
+                Ok(f) => {
+                    for (k, v) in f.identities {
+                        all.entry(k).or_default().extend(v);
+                    }
                 }
+                Err(e) => failed.push((s.map.name.clone(), e)),
             }
         }
-        all
+        Held { ids: all, failed }
     })
     .await
     .map_err(|e| EngineError::Io {
@@ -234,6 +257,38 @@ async fn held(engine: &Engine) -> Result<Identities, EngineError> {
         source: std::io::Error::other(e.to_string()),
     })?;
     Ok(found)
+}
+
+/// The identity kinds a store's map searches by.
+fn identity_kinds(store: &crate::stores::Store) -> BTreeSet<&str> {
+    store
+        .map
+        .tables
+        .iter()
+        .flat_map(|t| t.identities().map(|(_, k)| k))
+        .collect()
+}
+
+/// The failed lookups that leave `store`'s held set incomplete: its own, and those of every
+/// store mapping a kind of identity it maps too (what that store would have found — another
+/// identity of a held subject — could be what marks this store's rows as held).
+fn held_set_gaps<'a>(
+    engine: &Engine,
+    store: &crate::stores::Store,
+    failed: &'a [(String, ConnectorError)],
+) -> Vec<&'a (String, ConnectorError)> {
+    let mine = identity_kinds(store);
+    failed
+        .iter()
+        .filter(|(name, _)| {
+            name == &store.map.name
+                || engine
+                    .stores
+                    .iter()
+                    .find(|s| &s.map.name == name)
+                    .is_none_or(|s| !identity_kinds(s).is_disjoint(&mine))
+        })
+        .collect()
 }
 
 /// Whether the subject of `ids` appears in (or is absent from) a purpose, searched in every store.
@@ -327,13 +382,34 @@ pub async fn run(
             source: std::io::Error::other(format!("`{s}` is not a configured store")),
         });
     }
-    let held = held(engine).await?;
+    let Held { ids: held, failed } = held(engine).await?;
     let mut out = Vec::new();
     for s in engine.stores.iter() {
         if opts.store.as_ref().is_some_and(|only| only != &s.map.name) {
             continue;
         }
         let name = s.map.name.clone();
+        // Issue 12 item 8: holds fail closed. A store whose held set is incomplete is not
+        // swept in this run: a held subject's rows there might not be recognised as held.
+        let gaps = held_set_gaps(engine, s, &failed);
+        if !gaps.is_empty() {
+            let why = gaps
+                .iter()
+                .map(|(f, e)| format!("store `{f}`: {} {}", e.class(), e.code()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::error!(store = %name, cause = %why, "retention sweep skipped: held set unavailable");
+            progress(&name, "skipped: held set unavailable");
+            out.push(StoreSweep {
+                store: name,
+                outcome: Err(format!("skipped: held set unavailable ({why})")),
+                held_set_unavailable: gaps
+                    .iter()
+                    .map(|(f, e)| (f.clone(), e.class(), e.code().to_owned()))
+                    .collect(),
+            });
+            continue;
+        }
         progress(&name, "sweeping");
         let (engine2, name2, held2, opts2) =
             (engine.clone(), name.clone(), held.clone(), opts.clone());
@@ -366,6 +442,7 @@ pub async fn run(
         out.push(StoreSweep {
             store: name,
             outcome,
+            held_set_unavailable: Vec::new(),
         });
     }
     record(engine, opts, &out, now).await?;
@@ -404,6 +481,10 @@ async fn record(
                     })).collect::<Vec<_>>(),
                 })
             }
+            Err(e) if !s.held_set_unavailable.is_empty() => serde_json::json!({
+                "dry_run": opts.dry_run, "error": e, "skipped": "held set unavailable",
+                "held_set": s.held_set_unavailable.iter().map(|(store, class, code)| serde_json::json!({"store": store, "class": class, "code": code})).collect::<Vec<_>>(),
+            }),
             Err(e) => serde_json::json!({"dry_run": opts.dry_run, "error": e}),
         };
         entries.push(EntryContent {
