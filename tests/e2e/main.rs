@@ -41,3 +41,4 @@ mod requests;
 mod retention;
 mod security;
 mod staff;
+mod store_errors;
