@@ -335,7 +335,7 @@ async fn issue12_item8_a_hold_whose_other_identities_cannot_be_looked_up_keeps_t
     let err = cms.outcome.as_ref().unwrap_err();
     assert!(
         err.starts_with("skipped: held set unavailable")
-            && err.contains("store `shop`: transient connect"),
+            && err.contains("store `shop`: transient connect:refused"),
         "{err}"
     );
     assert_eq!(
@@ -343,7 +343,7 @@ async fn issue12_item8_a_hold_whose_other_identities_cannot_be_looked_up_keeps_t
         [(
             "shop".to_owned(),
             StoreErrorClass::Transient,
-            "connect".to_owned()
+            "connect:refused".to_owned()
         )]
     );
     assert_eq!(
@@ -361,7 +361,10 @@ async fn issue12_item8_a_hold_whose_other_identities_cannot_be_looked_up_keeps_t
     assert_eq!(entry.content.details["skipped"], "held set unavailable");
     assert_eq!(entry.content.details["held_set"][0]["store"], "shop");
     assert_eq!(entry.content.details["held_set"][0]["class"], "transient");
-    assert_eq!(entry.content.details["held_set"][0]["code"], "connect");
+    assert_eq!(
+        entry.content.details["held_set"][0]["code"],
+        "connect:refused"
+    );
 
     // Without the fault: the sweep runs, the held customer's inquiry stays, the other goes.
     let urls = site.urls.clone();

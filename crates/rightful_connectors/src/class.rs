@@ -49,7 +49,7 @@ impl StoreErrorClass {
             Some(("pg", state)) => pg_transient(state),
             Some(("mysql", errno)) => errno.parse().is_ok_and(mysql_transient),
             Some(("sqlite", rc)) => rc.parse().is_ok_and(sqlite_transient),
-            Some(("connect", _)) => false, // `connect:url`: the URL itself is wrong
+            Some(("connect", what)) => what != "url", // `connect:url`: the URL itself is wrong
             Some(("driver", what)) => matches!(what, "transaction" | "commit"),
             _ => matches!(code, "connect" | "pool" | "task"),
         };
@@ -115,14 +115,44 @@ pub fn code_of(dialect: Dialect, e: &Error) -> String {
     }
 }
 
-/// The code of a failed connection: `connect:url` when the URL cannot be used, else `connect`
-/// (refused, unknown host, authentication, missing database: all may be fixed without Rightful
-/// changing, so they are retried).
+/// The code of a failed connection: `connect:url` when the URL cannot be used (permanent), else
+/// `connect:refused`, `connect:auth`, `connect:database`, `connect:host`, `connect:timeout`,
+/// `connect:file` or plain `connect` — all transient: they can be fixed without Rightful changing
+/// (the server restarted, the password or the database restored), so a request waits for them.
+/// The text of a connection error names the host, port, database and database user, never a
+/// data subject; it is still not kept, only the kind read from it.
 pub fn connect_code(e: &diesel::ConnectionError) -> String {
-    match e {
-        diesel::ConnectionError::InvalidConnectionUrl(_) => "connect:url".into(),
-        _ => "connect".into(),
-    }
+    let m = match e {
+        diesel::ConnectionError::InvalidConnectionUrl(_) => return "connect:url".into(),
+        diesel::ConnectionError::BadConnection(m) => m.to_ascii_lowercase(),
+        _ => return "connect".into(),
+    };
+    let has = |ts: &[&str]| ts.iter().any(|t| m.contains(t));
+    let kind = if has(&["refused", "can't connect"]) {
+        "refused"
+    } else if has(&[
+        "password authentication failed",
+        "access denied",
+        "authentication",
+    ]) {
+        "auth"
+    } else if has(&["unknown database"]) || (m.contains("database") && m.contains("does not exist"))
+    {
+        "database"
+    } else if has(&[
+        "could not translate host name",
+        "unknown server host",
+        "name or service not known",
+    ]) {
+        "host"
+    } else if has(&["timeout", "timed out"]) {
+        "timeout"
+    } else if has(&["unable to open database"]) {
+        "file"
+    } else {
+        return "connect".into();
+    };
+    format!("connect:{kind}")
 }
 
 fn db_code(dialect: Dialect, kind: DatabaseErrorKind, message: &str) -> String {
@@ -364,6 +394,8 @@ mod tests {
             // Rightful's own.
             ("connect", Transient),
             ("pool", Transient),
+            ("connect:refused", Transient),
+            ("connect:auth", Transient),
             ("connect:url", Permanent),
             ("schema", Permanent),
             ("invalid", Permanent),
@@ -557,6 +589,27 @@ mod tests {
                 "driver:transaction",
             ),
         ];
+        let bad = |m: &str| diesel::ConnectionError::BadConnection(m.into());
+        assert_eq!(
+            connect_code(&bad(
+                "connection to server at \"127.0.0.1\", port 1 failed: Connection refused"
+            )),
+            "connect:refused"
+        );
+        assert_eq!(
+            connect_code(&bad(
+                "Access denied for user 'app'@'localhost' (using password: YES)"
+            )),
+            "connect:auth"
+        );
+        assert_eq!(
+            connect_code(&bad("database \"shop\" does not exist")),
+            "connect:database"
+        );
+        assert_eq!(
+            connect_code(&diesel::ConnectionError::InvalidConnectionUrl("x".into())),
+            "connect:url"
+        );
         for (dialect, e, want) in cases {
             let code = code_of(dialect, &e);
             assert_eq!(code, want, "{e}");

@@ -168,3 +168,21 @@ fn sqlite_errors_give_their_extended_code_and_class() {
     assert_eq!((code.as_str(), class), ("sqlite:5", Transient));
     holder.exec().run("ROLLBACK", &[]).unwrap();
 }
+
+/// Issue 12 item 7: a store that cannot be reached gives a `connect:…` code, transient (the
+/// request waits for it); the driver's text (host, port, database user) is not kept.
+#[test]
+fn unreachable_stores_give_a_transient_connect_code() {
+    for (url, want) in [
+        ("postgres://nobody@127.0.0.1:1/none", "connect:refused"),
+        ("mysql://nobody@127.0.0.1:1/none", "connect:refused"),
+        ("/nonexistent-dir/x/site.sqlite3", "connect:file"),
+    ] {
+        let dialect = Dialect::of_url(url);
+        let e = Manager { url: url.into() }.connect().err().unwrap();
+        let code = e.code(dialect);
+        assert_eq!(code, want, "{url}: {e}");
+        assert_eq!(StoreErrorClass::of_code(&code), Transient);
+    }
+    assert_eq!(StoreErrorClass::of_code("connect:url"), Permanent);
+}
