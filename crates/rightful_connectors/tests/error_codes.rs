@@ -79,6 +79,16 @@ fn mariadb_errors_give_their_error_number_and_class() {
         &site.url,
         ["mysql:1062", "mysql:1048", "mysql:1064"],
     );
+    // The premise: the driver's own text quotes the value; the code does not.
+    let e = conn(&site.url)
+        .exec()
+        .run(
+            "INSERT INTO subscribers (id, email) VALUES (9, ?)",
+            &[Bind::Text("bob@example.test".into())],
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("'bob@example.test'"), "{e}");
+    assert_eq!(code_of(Dialect::Mysql, &e), "mysql:1062");
     // A row locked by another transaction: the lock wait times out (1205), transient.
     let mut holder = conn(&site.url);
     let mut waiter = conn(&site.url);
