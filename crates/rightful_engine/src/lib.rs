@@ -114,6 +114,13 @@ impl Engine {
     /// policy version is in force when it differs from the last one recorded (E4).
     pub fn open(settings: settings::Settings) -> Result<Self, EngineError> {
         let loaded = policy::load_dir(&settings.policy.dir)?;
+        // Keys, results, the outbox and the SQLite database live here: readable by the owner
+        // only (0700), an older, wider directory tightened.
+        let data_dir = &settings.storage.data_dir;
+        rightful_store::private::dir(data_dir).map_err(|source| EngineError::Io {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
         let url = settings.database_url()?;
         let store = Store::open(&url, settings.storage.pool_size)?;
         let auth = Arc::new(auth::TokenKeys::new(&secrets::load_or_create(

@@ -126,13 +126,14 @@ impl Mailer {
             .map_err(|e| MailError::Build(e.to_string()))?;
         match self {
             Self::Outbox { dir, .. } => {
-                std::fs::create_dir_all(dir).map_err(|e| MailError::Send(e.to_string()))?;
+                // Messages hold addresses and codes: 0600 files in a 0700 directory.
+                rightful_store::private::dir(dir).map_err(|e| MailError::Send(e.to_string()))?;
                 let name = format!(
                     "{}-{}.eml",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
                     uuid::Uuid::new_v4().simple()
                 );
-                std::fs::write(dir.join(name), message.formatted())
+                rightful_store::private::write(&dir.join(name), &message.formatted())
                     .map_err(|e| MailError::Send(e.to_string()))
             }
             Self::Smtp { transport, .. } => transport

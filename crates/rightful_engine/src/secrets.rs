@@ -1,6 +1,6 @@
 //! Secrets: from their environment variable, else a random key kept in the data directory
-//! (created on first use, readable by the owner only), so that the embedded default needs no
-//! set-up and no secret is ever in a configuration file.
+//! (created on first use, `0600` in a `0700` directory: readable by the owner only), so that
+//! the embedded default needs no set-up and no secret is ever in a configuration file.
 
 use crate::EngineError;
 use crate::settings::Settings;
@@ -17,22 +17,20 @@ pub fn load_or_create(settings: &Settings, var: &str, file: &str) -> Result<Vec<
         path: path.display().to_string(),
         source,
     };
+    rightful_store::private::dir(dir).map_err(io)?;
     if let Ok(k) = std::fs::read(&path) {
+        // A key written before keys were created 0600 is tightened.
+        rightful_store::private::tighten(&path).map_err(io)?;
         return Ok(k);
     }
-    std::fs::create_dir_all(dir).map_err(io)?;
     let key = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     )
     .into_bytes();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     use std::io::Write;
-    match opts.open(&path) {
+    match rightful_store::private::create_new(&path) {
         Ok(mut f) => f.write_all(&key).map_err(io)?,
         // Another process created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -691,13 +691,13 @@ impl Settings {
     }
 
     /// The engine database URL: `storage.database_url`, or the SQLite file in the data
-    /// directory (created if missing).
+    /// directory (created `0700` if missing, tightened to `0700` if not).
     pub fn database_url(&self) -> Result<String, crate::EngineError> {
         if !self.storage.database_url.is_empty() {
             return Ok(self.storage.database_url.clone());
         }
         let dir = &self.storage.data_dir;
-        std::fs::create_dir_all(dir).map_err(|source| crate::EngineError::Io {
+        rightful_store::private::dir(dir).map_err(|source| crate::EngineError::Io {
             path: dir.display().to_string(),
             source,
         })?;

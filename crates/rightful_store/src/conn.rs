@@ -73,6 +73,13 @@ impl ManageConnection for Manager {
             Backend::Postgres => Ok(DbConn::Pg(PgConnection::establish(&self.url)?)),
             Backend::Sqlite => {
                 let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                // The database holds identity documents and addresses: created 0600 before
+                // SQLite opens it (its -wal and -shm then get the same mode), tightened if older.
+                crate::private::sqlite_file(path).map_err(|e| {
+                    diesel::ConnectionError::BadConnection(format!(
+                        "cannot make the engine database private: {e}"
+                    ))
+                })?;
                 let mut c = SqliteConnection::establish(path)?;
                 // WAL lets readers run beside the single writer; the busy timeout makes writers
                 // wait instead of failing with "database is locked".
@@ -81,6 +88,11 @@ impl ManageConnection for Manager {
                 c.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;",
                 )?;
+                crate::private::sqlite_companions(path).map_err(|e| {
+                    diesel::ConnectionError::BadConnection(format!(
+                        "cannot make the engine database private: {e}"
+                    ))
+                })?;
                 Ok(DbConn::Sqlite(c))
             }
         }

@@ -6,6 +6,7 @@
 pub mod conn;
 pub mod migrate;
 pub mod models;
+pub mod private;
 pub mod schema;
 pub mod testing;
 

@@ -410,9 +410,10 @@ pub(crate) async fn apply(engine: &Engine, j: &Job) -> StepEnd {
         match kind {
             RequestType::Access | RequestType::Portability => {
                 let io = |e: std::io::Error| ConnectorError::Invalid { store: store.clone(), message: format!("cannot write the export: {e}") };
-                std::fs::create_dir_all(dir.join("rows")).map_err(io)?;
+                // Personal data: 0600 files in 0700 directories, deleted once the ZIP is written.
+                rightful_store::private::dir(&dir.join("rows")).map_err(io)?;
                 let path = dir.join("rows").join(format!("{store}.jsonl"));
-                let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+                let mut file = std::io::BufWriter::new(rightful_store::private::create(&path).map_err(io)?);
                 let n = connector.export(&found, &mut |row| {
                     let line = serde_json::json!({
                         "store": row.store, "table": row.table, "purpose": row.purpose,
