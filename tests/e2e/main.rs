@@ -36,6 +36,7 @@ mod execution;
 mod http;
 mod identity;
 mod notices;
+mod own_copies;
 mod register;
 mod requests;
 mod retention;

@@ -602,9 +602,10 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             let report = actix_web::rt::System::new()
                 .block_on(rightful_engine::reminders::run(&engine, chrono::Utc::now()))?;
             out!(
-                "reminders sent: {}, unchecked documents deleted: {}",
+                "reminders sent: {}, unchecked documents deleted: {}, expired results deleted: {}",
                 report.reminders,
-                report.documents_deleted
+                report.documents_deleted,
+                report.results_deleted
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,6 @@
-//! Deadline reminders (checklist A3) and the scheduled sweeps, run by the server on the
-//! `[schedule]` cron expression and on demand (`rightful reminders run`).
+//! Deadline reminders (checklist A3) and the scheduled sweeps (unchecked documents, expired
+//! results), run by the server on the `[schedule]` cron expression and on demand (`rightful
+//! reminders run`).
 //!
 //! An open request is reminded to the DPO once per configured threshold (days before its due
 //! date) and once when overdue; each reminder is claimed in the engine's store first, so several
@@ -19,6 +20,8 @@ pub struct RunReport {
     pub reminders: usize,
     /// Unchecked documents deleted (A7).
     pub documents_deleted: usize,
+    /// Request results deleted because their download window ended (issue 12 item 6).
+    pub results_deleted: usize,
 }
 
 /// The threshold a request has reached at `today`: the smallest configured number of days not
@@ -33,7 +36,8 @@ fn threshold(days: &[i32], days_left: i64) -> Option<i32> {
         .min()
 }
 
-/// Sends the reminders due at `now` and sweeps unchecked documents.
+/// Sends the reminders due at `now`, sweeps unchecked documents and the results whose download
+/// window has ended.
 pub async fn run(engine: &Engine, now: DateTime<Utc>) -> Result<RunReport, EngineError> {
     let today = now.date_naive();
     let days = engine.settings.schedule.reminder_days.clone();
@@ -110,12 +114,19 @@ pub async fn run(engine: &Engine, now: DateTime<Utc>) -> Result<RunReport, Engin
         engine.store.run(move |c| audit::append(c, entries)).await?;
     }
     let documents_deleted = crate::documents::sweep(engine, now).await?;
-    if reminders + documents_deleted > 0 {
-        tracing::info!(reminders, documents_deleted, "scheduled run");
+    let results_deleted = crate::execution::sweep_results(engine, now).await?;
+    if reminders + documents_deleted + results_deleted > 0 {
+        tracing::info!(
+            reminders,
+            documents_deleted,
+            results_deleted,
+            "scheduled run"
+        );
     }
     Ok(RunReport {
         reminders,
         documents_deleted,
+        results_deleted,
     })
 }
 

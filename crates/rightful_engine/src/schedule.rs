@@ -1,5 +1,6 @@
-//! Jobs the server runs on the `[schedule]` cron expressions (SPEC §7): deadline reminders and
-//! the sweep of unchecked documents ([`crate::reminders::run`]). The same work runs on demand
+//! Jobs the server runs on the `[schedule]` cron expressions (SPEC §7): deadline reminders, the
+//! sweep of unchecked documents and of results past their download window
+//! ([`crate::reminders::run`]). The same work runs on demand
 //! with `rightful reminders run`.
 
 use crate::{Engine, EngineError};

@@ -539,7 +539,7 @@ pub struct ExecutionSettings {
     /// Attempts before a step fails for good and the request goes to `failed`.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: i32,
-    /// Days the subject may download the result.
+    /// Days the subject may download the result; the scheduled sweep then deletes it.
     #[serde(default = "default_download_days")]
     pub download_days: i64,
     /// Lets a portability transmission go to a plain `http://` address (local tests only: personal
@@ -585,7 +585,8 @@ impl Default for ExecutionSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSettings {
-    /// Deadline reminders to the DPO and the sweep of unchecked documents; empty disables.
+    /// Deadline reminders to the DPO and the sweeps of unchecked documents and of results past
+    /// their download window; empty disables.
     #[serde(default = "default_reminders_cron")]
     pub reminders: String,
     /// Days before the due date at which the DPO is reminded of an open request (a reminder is

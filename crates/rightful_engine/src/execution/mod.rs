@@ -21,11 +21,13 @@
 //! backoff and the request resumes when the store is back.
 
 mod aftercare;
+mod cleanup;
 mod results;
 mod steps;
 
 pub use aftercare::{assess_objection, lift_restriction};
 
+pub use cleanup::{RESULT_DELETED, sweep as sweep_results};
 pub use results::{Certificate, Download, download, result_path};
 
 use crate::{Engine, EngineError};

@@ -9,7 +9,17 @@
 //!   the categories the subject provided, `manifest.json`, and `not_eligible.json` with reasons.
 //! - Erasure and the other changes: every store is searched again; if anything that should be
 //!   gone remains, the request fails. Otherwise `certificate.json` and `certificate.jws` (signed
-//!   by Rightful's key) list each store, what was erased, what was kept and why.
+//!   by Rightful's key) list each store, what was erased, what was kept and why — always, also
+//!   when nothing was found or everything was kept (its `outcome` says so).
+//!
+//! A store whose map declares no identity kind the subject gave (the logs, searchable by IP
+//! address only, for a subject known by an e-mail address) could not be searched: the report,
+//! the certificate and the completion notice name it and the identifier that would let it be
+//! searched (Art. 11(2), 12(6)) instead of saying that nothing is held.
+//!
+//! Files: the work directory and everything in it are private (`0700`/`0600`); the exported
+//! rows are deleted as soon as the ZIP is written; the ZIP when the download window ends
+//! (see `cleanup`).
 
 use super::StepEnd;
 use super::steps::{context, plan_of, work_dir};
@@ -45,6 +55,14 @@ pub struct Certificate {
     pub processors: Vec<serde_json::Value>,
     /// Issued at.
     pub iat: i64,
+    /// What the request came to: `nothing found`, `nothing changed: everything found is kept`,
+    /// `nothing changed`, or `carried out`.
+    #[serde(default)]
+    pub outcome: String,
+    /// The stores that could not be searched with the identities the subject gave, each with
+    /// the identity kinds that would let it be searched (Art. 11(2)).
+    #[serde(default)]
+    pub not_searched: Vec<serde_json::Value>,
 }
 
 /// Where the downloadable result of a request is written.
@@ -105,9 +123,86 @@ pub async fn download(
     }
     let path = result_path(engine, id);
     if !path.exists() {
-        return Ok(Download::Missing);
+        // Deleted before its window ended (the subject's erasure completed): gone, like an
+        // expired one.
+        let id2 = id.to_owned();
+        let deleted = engine
+            .store
+            .run(move |c| {
+                rightful_store::models::audit::exists(c, super::cleanup::RESULT_DELETED, &id2)
+            })
+            .await?;
+        return Ok(if deleted {
+            Download::Expired
+        } else {
+            Download::Missing
+        });
     }
     Ok(Download::Ready { path, until })
+}
+
+/// The identity kinds store `s`'s map searches by.
+fn store_kinds(s: &crate::stores::Store) -> BTreeSet<String> {
+    s.map
+        .tables
+        .iter()
+        .flat_map(|t| t.identities().map(|(_, k)| k.to_owned()))
+        .collect()
+}
+
+/// Art. 11(2), 12(6): the stores that could not be searched with the identities known for the
+/// subject (none of the kinds their map searches by was given or found), each with those kinds.
+fn not_searched(engine: &Engine, ids: &rightful_connectors::Identities) -> Vec<serde_json::Value> {
+    engine
+        .stores
+        .iter()
+        .filter_map(|s| {
+            let kinds = store_kinds(s);
+            let searchable = kinds
+                .iter()
+                .any(|k| ids.get(k).is_some_and(|v| !v.is_empty()));
+            (!searchable).then(|| {
+                serde_json::json!({
+                    "store": s.map.name,
+                    "searchable_by": kinds,
+                    "reason": "none of the identifiers this system is searched by was given or found",
+                })
+            })
+        })
+        .collect()
+}
+
+/// A readable name for an identity kind (`ip_address` → `IP address`).
+fn kind_label(kind: &str, fr: bool) -> String {
+    match (kind, fr) {
+        ("ip_address", false) => "IP address".into(),
+        ("ip_address", true) => "adresse IP".into(),
+        ("email", false) => "e-mail address".into(),
+        ("email", true) => "adresse e-mail".into(),
+        (other, _) => other.replace('_', " "),
+    }
+}
+
+/// One sentence per store not searched, for the report and the completion notice.
+fn not_searched_lines(not_searched: &[serde_json::Value], fr: bool) -> Vec<String> {
+    not_searched
+        .iter()
+        .map(|n| {
+            let kinds: Vec<String> = n["searchable_by"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str())
+                .map(|k| kind_label(k, fr))
+                .collect();
+            let (store, kinds) = (n["store"].as_str().unwrap_or(""), kinds.join(", "));
+            if fr {
+                format!("Non consulté : {store} — ce système ne peut être consulté que par : {kinds}. Communiquez-nous cet identifiant (par exemple l'adresse IP que vous utilisiez) et nous le consulterons (articles 11.2 et 12.6 du RGPD).")
+            } else {
+                format!("Not searched: {store} — this system can only be searched by: {kinds}. Send us that identifier (for instance the IP address you used) and we will search it (Art. 11(2), 12(6)).")
+            }
+        })
+        .collect()
 }
 
 fn result_of(j: &Job) -> serde_json::Value {
@@ -239,8 +334,25 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
         .items
         .iter()
         .any(|i| matches!(i.action, Action::Erase { .. } | Action::Anonymise { .. }));
+    let known: rightful_connectors::Identities =
+        serde_json::from_str(&ctx.execution.identities).unwrap_or_default();
+    let not_searched = not_searched(engine, &known);
+    let found_any = searched
+        .values()
+        .any(|r| r["hits"].as_array().is_some_and(|h| !h.is_empty()));
+    let changed = applied
+        .values()
+        .any(|r| r["changes"].as_array().is_some_and(|c| !c.is_empty()));
+    // Erasure and the other data-changing types always end on a signed certificate, also when
+    // nothing was found or everything was kept (issue 12 item 9).
+    let certifies = changes_data
+        || super::notifies(ctx.kind)
+        || (ctx.kind == RequestType::PostMortem && !plan.items.is_empty());
     let dir = work_dir(engine, &id);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
+    // Personal data: a 0700 directory, 0600 files.
+    let private = rightful_store::private::dir(&super::steps::results_dir(engine))
+        .and_then(|()| rightful_store::private::dir(&dir));
+    if let Err(e) = private {
         return StepEnd::Retry(format!("cannot write the result: {e}"));
     }
     // 1. After an erasure, search every store again (C2–C4): nothing that should be gone may
@@ -282,16 +394,40 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
                 "still_found": found.hits.iter().map(|h| serde_json::json!({"table": h.table, "rows": h.rows})).collect::<Vec<_>>(),
             }));
         }
+    } else if certifies {
+        // Nothing was erased: the stores as searched, nothing to search again.
+        for s in engine.stores.iter() {
+            verified_stores.push(serde_json::json!({
+                "store": s.map.name,
+                "searched_at": searched.get(&s.map.name).map(|r| r["searched_at"].clone()),
+                "found_before": searched.get(&s.map.name).map(|r| r["hits"].clone()),
+                "changes": applied.get(&s.map.name).map(|r| r["changes"].clone()),
+                "still_found": serde_json::Value::Null,
+            }));
+        }
     }
-    // 2. The result file.
+    // 2. The result file. A ZIP written by an earlier attempt, whose rows are already gone, is
+    //    the result.
+    let rows_dir = dir.join("rows");
     let written = match ctx.kind {
-        RequestType::Access => access_zip(engine, &id, &dir, &facts, &searched),
+        RequestType::Access | RequestType::Portability
+            if result_path(engine, &id).exists() && !rows_dir.exists() =>
+        {
+            Ok(Some(result_path(engine, &id)))
+        }
+        RequestType::Access => access_zip(engine, &id, &dir, &facts, &searched, &not_searched),
         RequestType::Portability => portability_zip(engine, &id, &dir, &plan),
         _ => Ok(None),
     };
+    // The intermediates go as soon as the ZIP is written (issue 12 item 6).
+    let written = written.and_then(|w| match std::fs::remove_dir_all(&rows_dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(w),
+    });
     let mut outcome = serde_json::json!({
         "request_type": ctx.kind.as_str(),
         "stores": searched.iter().map(|(s, r)| serde_json::json!({"store": s, "searched_at": r["searched_at"], "hits": r["hits"]})).collect::<Vec<_>>(),
+        "not_searched": not_searched,
         "applied": applied,
         "kept": kept,
         "not_applicable": not_applicable,
@@ -309,7 +445,7 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
     {
         outcome["transmission"] = transmit(engine, &id, url).await;
     }
-    if changes_data {
+    if certifies {
         let cert = Certificate {
             iss: engine.policy.controller.party.name.clone(),
             sub: id.clone(),
@@ -320,6 +456,14 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
             kept: kept.clone(),
             processors: notified.clone(),
             iat: Utc::now().timestamp(),
+            outcome: match (found_any, changed, kept.is_empty()) {
+                (false, _, _) => "nothing found",
+                (true, false, false) => "nothing changed: everything found is kept",
+                (true, false, true) => "nothing changed",
+                (true, true, _) => "carried out",
+            }
+            .into(),
+            not_searched: not_searched.clone(),
         };
         let Some(jws) = engine.signer.sign(&cert) else {
             return StepEnd::Fail("cannot sign the certificate".into());
@@ -455,6 +599,19 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
     {
         return StepEnd::Retry(e.to_string());
     }
+    // Issue 12 item 6: the subject's erasure done, Rightful's own earlier copies of their data
+    // (an access result, portability files) go too.
+    if ctx.kind == RequestType::Erasure || (ctx.kind == RequestType::PostMortem && changes_data) {
+        let emails: Vec<String> = known
+            .get("email")
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_lowercase())
+            .collect();
+        if let Err(e) = super::cleanup::delete_earlier_results(engine, &id, emails, now).await {
+            tracing::error!(request.id = %id, error = %e, "earlier results of the subject not deleted");
+        }
+    }
     let notice = {
         let id3 = id.clone();
         engine
@@ -559,12 +716,27 @@ fn summary_text(outcome: &serde_json::Value, fr: bool) -> String {
             }
         }
     }
-    if lines.is_empty() {
+    let not_searched: Vec<serde_json::Value> = outcome["not_searched"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if lines.is_empty() && not_searched.is_empty() {
         lines.push(t(
             "- No record about you was found in our systems, or none needed changing.",
             "- Aucune donnée vous concernant n'a été trouvée dans nos systèmes, ou aucune n'avait à être modifiée.",
         ));
+    } else if lines.is_empty() {
+        // Not "we hold nothing": some systems could not be searched (Art. 11(2), 12(6)).
+        lines.push(t(
+            "- No record about you was found in the systems we could search with what you gave us, or none needed changing.",
+            "- Aucune donnée vous concernant n'a été trouvée dans les systèmes que nous avons pu consulter avec ce que vous nous avez donné, ou aucune n'avait à être modifiée.",
+        ));
     }
+    lines.extend(
+        not_searched_lines(&not_searched, fr)
+            .into_iter()
+            .map(|l| format!("- {l}")),
+    );
     if let Some(purposes) = outcome["unsuppressed_for"].as_array() {
         let names: Vec<&str> = purposes.iter().filter_map(|p| p.as_str()).collect();
         lines.push(if fr {
@@ -639,12 +811,15 @@ fn entry(z: &mut Zip, name: &str, bytes: Vec<u8>) -> std::io::Result<()> {
 
 /// Writes a ZIP through a temporary file renamed into place, so a crash never leaves half a
 /// result behind.
+/// The file is private (`0600`) from its creation.
 fn write_zip(
     path: &Path,
     fill: impl FnOnce(&mut Zip) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let tmp = path.with_extension("zip.part");
-    let mut z = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(&tmp)?));
+    let mut z = zip::ZipWriter::new(std::io::BufWriter::new(rightful_store::private::create(
+        &tmp,
+    )?));
     fill(&mut z)?;
     let mut inner = z.finish().map_err(zip_err)?;
     inner.flush()?;
@@ -701,6 +876,7 @@ fn access_zip(
     dir: &Path,
     facts: &SubjectFacts,
     searched: &BTreeMap<String, serde_json::Value>,
+    not_searched: &[serde_json::Value],
 ) -> std::io::Result<Option<PathBuf>> {
     let policy = &engine.policy;
     let c = &policy.controller;
@@ -724,20 +900,39 @@ fn access_zip(
         })
         .collect();
     let found = !purposes.is_empty();
+    // A store that could not be searched with what the subject gave forbids "we hold nothing"
+    // (Art. 11(2), 12(6)): it is named, with the identifier that would let it be searched.
+    let confirmation = match (found, not_searched.is_empty()) {
+        (true, _) => "We process personal data about you; it is described below and copied in data/.".to_owned(),
+        (false, true) => "We hold no personal data about you in any of our systems (Art. 15(1): negative confirmation).".to_owned(),
+        (false, false) => format!(
+            "We found no personal data about you in the systems we could search with what you gave us. {}",
+            not_searched_lines(not_searched, false).join(" ")
+        ),
+    };
+    let searched_names: Vec<&String> = searched
+        .keys()
+        .filter(|s| {
+            !not_searched
+                .iter()
+                .any(|n| n["store"].as_str() == Some(s.as_str()))
+        })
+        .collect();
     let report = serde_json::json!({
         "controller": {"name": c.party.name, "dpo": c.dpo.email},
         "request_id": id,
         "generated_at": Utc::now(),
-        "confirmation": if found { "We process personal data about you; it is described below and copied in data/." } else { "We hold no personal data about you in any of our systems (Art. 15(1): negative confirmation)." },
+        "confirmation": confirmation,
         "data_found": found,
-        "stores_searched": searched.iter().map(|(s, r)| serde_json::json!({"store": s, "searched_at": r["searched_at"], "tables": r["hits"]})).collect::<Vec<_>>(),
+        "stores_searched": searched.iter().filter(|(s, _)| searched_names.contains(s)).map(|(s, r)| serde_json::json!({"store": s, "searched_at": r["searched_at"], "tables": r["hits"]})).collect::<Vec<_>>(),
+        "stores_not_searched": not_searched,
         "purposes": purposes,
     });
     let glossary = serde_json::json!({
         "purposes": policy.purposes.iter().map(|p| (p.id.to_string(), p.name.clone())).collect::<BTreeMap<_, _>>(),
         "categories": policy.purposes.iter().flat_map(|p| &p.categories).map(|c| (c.id.to_string(), c.name.clone())).collect::<BTreeMap<_, _>>(),
         "fields": policy.purposes.iter().flat_map(|p| &p.categories).flat_map(|c| &c.fields).map(|f| (f.id.to_string(), f.name.clone())).collect::<BTreeMap<_, _>>(),
-        "files": {"report.json": "this report (Art. 15(1)-(2))", "report.html": "the same, readable", "data/<store>.json": "every record found in that system: table, purpose, and each value with its field", "glossary.json": "what the codes mean"},
+        "files": {"report.json": "this report (Art. 15(1)-(2)); stores_not_searched names the systems that could not be searched with the identifiers you gave, and which identifier would let them be", "report.html": "the same, readable", "data/<store>.json": "every record found in that system: table, purpose, and each value with its field", "glossary.json": "what the codes mean"},
     });
     let path = result_path(engine, id);
     write_zip(&path, |z| {
@@ -789,6 +984,17 @@ fn html(report: &serde_json::Value) -> String {
             ));
         }
         out.push_str(&format!("<li>{}</li></ul>", t(&p["h_automated_decisions"])));
+    }
+    let not_searched = report["stores_not_searched"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !not_searched.is_empty() {
+        out.push_str("<h2>Systems we could not search</h2><ul>");
+        for line in not_searched_lines(&not_searched, false) {
+            out.push_str(&format!("<li>{}</li>", esc(&line)));
+        }
+        out.push_str("</ul>");
     }
     out.push_str(&format!(
         "<p>You may complain to the {} ({}).</p></html>",

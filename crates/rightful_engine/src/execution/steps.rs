@@ -375,9 +375,14 @@ pub(crate) fn plan_of(ex: &Execution) -> Plan {
         })
 }
 
+/// The directory of every request's working files and result (`<data_dir>/results`).
+pub(crate) fn results_dir(engine: &Engine) -> std::path::PathBuf {
+    engine.settings.storage.data_dir.join("results")
+}
+
 /// The directory of a request's working files and result.
 pub(crate) fn work_dir(engine: &Engine, id: &str) -> std::path::PathBuf {
-    engine.settings.storage.data_dir.join("results").join(id)
+    results_dir(engine).join(id)
 }
 
 /// `apply`: carries out the plan in one store — exports for access and portability (streamed to

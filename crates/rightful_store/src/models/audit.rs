@@ -185,3 +185,13 @@ pub fn last_with_action(conn: &mut DbConn, action: &str) -> Result<Option<Entry>
         .optional()?
         .map(AuditRow::into_entry))
 }
+
+/// Whether an entry with this action and target exists (e.g. `result.deleted` for a request).
+pub fn exists(conn: &mut DbConn, action: &str, target: &str) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        audit_entries::table
+            .filter(audit_entries::action.eq(action))
+            .filter(audit_entries::target.eq(target)),
+    ))
+    .get_result(conn)?)
+}

@@ -1,0 +1,136 @@
+//! Rightful's own copies of personal data: a request's work directory (`<data_dir>/results/<id>`:
+//! the exported rows while the result is built, then the result ZIP) is deleted when the
+//! download window ends, by the scheduled sweep ([`sweep`], run by `rightful reminders run` and
+//! the server's `[schedule] reminders`), and when the same subject's erasure completes. Each
+//! deletion is audited as `result.deleted` with the request id only; the download then answers
+//! 410.
+
+use super::results::Download;
+use super::steps::{results_dir, work_dir};
+use crate::{Engine, EngineError};
+use chrono::{DateTime, Utc};
+use rightful_core::audit::EntryContent;
+use rightful_store::models::{audit, request};
+
+/// The audit action of a deleted result.
+pub const RESULT_DELETED: &str = "result.deleted";
+
+fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
+    move |source| EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Deletes request `id`'s work directory and audits it (`result.deleted`, the request id and
+/// `reason`); `false` when there was nothing to delete.
+pub(crate) async fn delete_result(
+    engine: &Engine,
+    id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, EngineError> {
+    let dir = work_dir(engine, id);
+    let d2 = dir.clone();
+    let removed = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&d2) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    })
+    .await
+    .map_err(|e| EngineError::Io {
+        path: dir.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?
+    .map_err(io(&dir))?;
+    if !removed {
+        return Ok(false);
+    }
+    let entry = EntryContent {
+        at: now,
+        actor: "system".into(),
+        action: RESULT_DELETED.into(),
+        target: id.to_owned(),
+        reason: reason.to_owned(),
+        details: serde_json::json!({}),
+    };
+    engine
+        .store
+        .run(move |c| audit::append(c, vec![entry]))
+        .await?;
+    Ok(true)
+}
+
+/// Deletes the results whose download window has ended at `now` (and the work directories of
+/// requests that no longer exist); returns how many were deleted.
+pub async fn sweep(engine: &Engine, now: DateTime<Utc>) -> Result<usize, EngineError> {
+    let root = results_dir(engine);
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io(&root)(e)),
+    };
+    let mut ids: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    let mut deleted = 0;
+    for id in ids {
+        let reason = match super::results::download(engine, &id, now.naive_utc()).await? {
+            Download::Expired => "the download window ended",
+            Download::Missing => {
+                let id2 = id.clone();
+                if engine
+                    .store
+                    .run(move |c| request::find(c, &id2))
+                    .await?
+                    .is_some()
+                {
+                    continue;
+                }
+                "no such request"
+            }
+            Download::Ready { .. } => {
+                // Intermediates left by a crash between the ZIP and their removal.
+                let rows = work_dir(engine, &id).join("rows");
+                match std::fs::remove_dir_all(&rows) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&rows)(e)),
+                }
+                continue;
+            }
+            Download::NotReady(_) => continue,
+        };
+        if delete_result(engine, &id, reason, now).await? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// When a subject's erasure (request `id`) completes, Rightful's own earlier copies of their
+/// data go too: the results of their other completed requests (same e-mail addresses), each
+/// deletion audited. Returns how many were deleted.
+pub(crate) async fn delete_earlier_results(
+    engine: &Engine,
+    id: &str,
+    emails: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<usize, EngineError> {
+    let id2 = id.to_owned();
+    let others = engine
+        .store
+        .run(move |c| request::completed_by_emails(c, &emails, &id2))
+        .await?;
+    let mut deleted = 0;
+    for other in others {
+        let reason = format!("the subject's erasure {id} completed");
+        if delete_result(engine, &other, &reason, now).await? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
