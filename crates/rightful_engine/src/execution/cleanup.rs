@@ -10,6 +10,7 @@ use super::steps::{results_dir, work_dir};
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Utc};
 use rightful_core::audit::EntryContent;
+use rightful_core::intake::RequestType;
 use rightful_store::models::{audit, request};
 
 /// The audit action of a deleted result.
@@ -112,8 +113,9 @@ pub async fn sweep(engine: &Engine, now: DateTime<Utc>) -> Result<usize, EngineE
 }
 
 /// When a subject's erasure (request `id`) completes, Rightful's own earlier copies of their
-/// data go too: the results of their other completed requests (same e-mail addresses), each
-/// deletion audited. Returns how many were deleted.
+/// data go too: the results of their other completed access and portability requests (same
+/// e-mail addresses), each deletion audited. Earlier certificates, which copy no personal data
+/// and prove what was done, stay until their own window ends. Returns how many were deleted.
 pub(crate) async fn delete_earlier_results(
     engine: &Engine,
     id: &str,
@@ -123,7 +125,17 @@ pub(crate) async fn delete_earlier_results(
     let id2 = id.to_owned();
     let others = engine
         .store
-        .run(move |c| request::completed_by_emails(c, &emails, &id2))
+        .run(move |c| {
+            request::completed_by_emails(
+                c,
+                &emails,
+                &[
+                    RequestType::Access.as_str(),
+                    RequestType::Portability.as_str(),
+                ],
+                &id2,
+            )
+        })
         .await?;
     let mut deleted = 0;
     for other in others {

@@ -338,20 +338,23 @@ pub fn set_due(
     Ok(())
 }
 
-/// The completed requests made by any of `emails` (normalised addresses), other than `except`:
-/// whose results an erasure of that subject deletes (Rightful's own copies of their data).
+/// The completed requests of one of `kinds` made by any of `emails` (normalised addresses),
+/// other than `except`: whose results an erasure of that subject deletes (Rightful's own copies
+/// of their data).
 pub fn completed_by_emails(
     conn: &mut DbConn,
     emails: &[String],
+    kinds: &[&str],
     except: &str,
 ) -> Result<Vec<String>, StoreError> {
     use crate::schema::request_subjects as rs;
-    if emails.is_empty() {
+    if emails.is_empty() || kinds.is_empty() {
         return Ok(Vec::new());
     }
     Ok(requests::table
         .inner_join(rs::table)
         .filter(rs::email.eq_any(emails))
+        .filter(requests::kind.eq_any(kinds))
         .filter(requests::id.ne(except))
         .filter(requests::status.eq(Status::Completed.as_str()))
         .order(requests::received_at.asc())
