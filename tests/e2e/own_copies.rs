@@ -58,10 +58,18 @@ impl Server {
 
     /// Submits, confirms the e-mail code from the outbox, approves; returns `(id, token)`.
     async fn approved(&self, app: &TestApp, kind: &str, email: &str) -> (String, String) {
+        self.approved_with(app, serde_json::json!({"type": kind, "email": email}))
+            .await
+    }
+
+    /// The same with the request body `body` (names added).
+    async fn approved_with(&self, app: &TestApp, mut body: serde_json::Value) -> (String, String) {
+        body["first_name"] = "Ada".into();
+        body["last_name"] = "Lovelace".into();
         let r: serde_json::Value = self
             .http
             .post(format!("{}/v1/requests", self.base))
-            .json(&serde_json::json!({"type": kind, "email": email, "first_name": "Ada", "last_name": "Lovelace"}))
+            .json(&body)
             .send()
             .await
             .unwrap()
@@ -133,7 +141,16 @@ fn demo_app(
     postgres: bool,
     adjust: impl FnOnce(&mut rightful_engine::settings::Settings),
 ) -> Option<(TestApp, DemoSite)> {
-    let site = DemoSite::new(100)?;
+    demo_app_of(100, postgres, adjust)
+}
+
+/// The same with `scale` subjects.
+fn demo_app_of(
+    scale: u64,
+    postgres: bool,
+    adjust: impl FnOnce(&mut rightful_engine::settings::Settings),
+) -> Option<(TestApp, DemoSite)> {
+    let site = DemoSite::new(scale)?;
     let urls = site.urls.clone();
     let app = TestApp::with(postgres, move |s| {
         s.stores.urls = urls;
@@ -432,4 +449,72 @@ async fn issue12_item9_an_access_report_without_an_ip_names_the_logs_as_not_sear
         .unwrap();
     assert!(notice.contains("Not searched: logs"), "{notice}");
     assert!(!notice.contains("found in our systems"), "{notice}");
+}
+
+/// Issue 12 item 9: an erasure that keeps everything it covers ends on a signed certificate
+/// listing the kept items with their grounds, downloadable (it answered 404 like a wrong token).
+/// Customer 750's last order is paid but not delivered (the contract is still being performed)
+/// and their invoices are within their ten years (the law keeps them); the erasure is limited
+/// to the orders.
+#[tokio::test]
+async fn issue12_item9_an_erasure_that_keeps_everything_yields_a_certificate_of_the_kept_items() {
+    let Some((app, _site)) = demo_app_of(750, true, |_| {}) else {
+        return;
+    };
+    let server = Server::start(&app).await;
+    let (id, token) = server
+        .approved_with(
+            &app,
+            serde_json::json!({"type": "erasure", "email": "user750@example.test", "details": {"purposes": ["orders"]}}),
+        )
+        .await;
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    let (status, body) = server.result(&id, &token).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let mut z = unzip(body);
+    let cert: rightful_engine::execution::Certificate = app
+        .engine
+        .signer
+        .verify(file(&mut z, "certificate.jws").trim())
+        .unwrap();
+    assert_eq!(cert.outcome, "nothing changed: everything found is kept");
+    let mut kept: Vec<(&str, &str)> = cert
+        .kept
+        .iter()
+        .map(|k| {
+            (
+                k["category"].as_str().unwrap(),
+                k["action"]["ground"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    kept.sort_unstable();
+    assert_eq!(
+        kept,
+        [
+            ("identification", "contract_in_progress"),
+            ("invoices", "legal_obligation"),
+            ("products_ordered", "contract_in_progress"),
+        ]
+    );
+    assert!(
+        cert.stores
+            .iter()
+            .all(|s| s["changes"].as_array().is_none_or(|c| c.is_empty())),
+        "{:?}",
+        cert.stores
+    );
+    // The notice gives the kept items and the download.
+    let notice = app
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(&id) && m.contains("carried out"))
+        .unwrap();
+    assert!(
+        notice.contains("Kept: orders / invoices") && notice.contains("/result"),
+        "{notice}"
+    );
 }
