@@ -197,9 +197,9 @@ fn not_searched_lines(not_searched: &[serde_json::Value], fr: bool) -> Vec<Strin
                 .collect();
             let (store, kinds) = (n["store"].as_str().unwrap_or(""), kinds.join(", "));
             if fr {
-                format!("Non consulté : {store} — ce système ne peut être consulté que par : {kinds}. Communiquez-nous cet identifiant (par exemple l'adresse IP que vous utilisiez) et nous le consulterons (articles 11.2 et 12.6 du RGPD).")
+                format!("Non consulté : {store} — ce système ne peut être consulté que par : {kinds}. Communiquez-nous cet identifiant et nous le consulterons (articles 11.2 et 12.6 du RGPD).")
             } else {
-                format!("Not searched: {store} — this system can only be searched by: {kinds}. Send us that identifier (for instance the IP address you used) and we will search it (Art. 11(2), 12(6)).")
+                format!("Not searched: {store} — this system can only be searched by: {kinds}. Send us that identifier and we will search it (Art. 11(2), 12(6)).")
             }
         })
         .collect()
@@ -810,8 +810,7 @@ fn entry(z: &mut Zip, name: &str, bytes: Vec<u8>) -> std::io::Result<()> {
 }
 
 /// Writes a ZIP through a temporary file renamed into place, so a crash never leaves half a
-/// result behind.
-/// The file is private (`0600`) from its creation.
+/// result behind; the file is private (`0600`) from its creation.
 fn write_zip(
     path: &Path,
     fill: impl FnOnce(&mut Zip) -> std::io::Result<()>,
