@@ -680,3 +680,43 @@ async fn raw_http(base: &str, request: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
+
+// Item 6 (the outbox) and item 3 (the mail cap's counts): Rightful's own copies go once no
+// longer needed.
+#[tokio::test]
+async fn old_outbox_messages_and_mail_counts_are_swept() {
+    let app = TestApp::new(false).unwrap();
+    let base = app.spawn().unwrap();
+    assert_eq!(
+        submit(&base, person("ann@example.test")).await.status(),
+        201
+    );
+    let count = |app: &TestApp| {
+        app.engine
+            .store
+            .with_conn(|c| {
+                use diesel::prelude::*;
+                Ok(rightful_store::schema::mail_quota::table
+                    .count()
+                    .get_result::<i64>(c)?)
+            })
+            .unwrap()
+    };
+    assert_eq!((app.outbox().len(), count(&app)), (1, 1));
+    let now = chrono::Utc::now();
+    let report = rightful_engine::reminders::run(&app.engine, now)
+        .await
+        .unwrap();
+    assert_eq!(report.outbox_deleted, 0);
+    assert_eq!(
+        (app.outbox().len(), count(&app)),
+        (1, 1),
+        "kept while recent"
+    );
+    let later = now + chrono::Duration::days(8);
+    let report = rightful_engine::reminders::run(&app.engine, later)
+        .await
+        .unwrap();
+    assert_eq!(report.outbox_deleted, 1);
+    assert_eq!((app.outbox().len(), count(&app)), (0, 0));
+}

@@ -602,10 +602,11 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             let report = actix_web::rt::System::new()
                 .block_on(rightful_engine::reminders::run(&engine, chrono::Utc::now()))?;
             out!(
-                "reminders sent: {}, unchecked documents deleted: {}, expired results deleted: {}",
+                "reminders sent: {}, unchecked documents deleted: {}, expired results deleted: {}, old outbox messages deleted: {}",
                 report.reminders,
                 report.documents_deleted,
-                report.results_deleted
+                report.results_deleted,
+                report.outbox_deleted
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -257,3 +257,69 @@ fn staff_add_reads_the_password_from_standard_input_and_refuses_a_duplicate() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
+
+/// Issue 12 item 5: the operator lists, disables, enables, re-passwords and removes staff, each
+/// change audited; an unknown name is an error.
+#[test]
+fn staff_accounts_are_listed_disabled_enabled_re_passworded_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rightful"));
+        cmd.args(args)
+            .args(["--data-dir", data])
+            .current_dir(root())
+            .env("RIGHTFUL_STAFF_PASSWORD", "a long enough password");
+        cmd.output().unwrap()
+    };
+    assert!(
+        run(&["staff", "add", "alice", "--role", "dpo"])
+            .status
+            .success()
+    );
+    assert!(
+        run(&["staff", "add", "bob", "--role", "auditor"])
+            .status
+            .success()
+    );
+    let list = stdout(&run(&["staff", "list"]));
+    assert!(
+        list.contains("alice\tdpo\tenabled") && list.contains("bob\tauditor\tenabled"),
+        "{list}"
+    );
+    assert!(run(&["staff", "disable", "alice"]).status.success());
+    assert!(stdout(&run(&["staff", "list"])).contains("alice\tdpo\tdisabled"));
+    assert!(run(&["staff", "enable", "alice"]).status.success());
+    assert!(run(&["staff", "passwd", "alice"]).status.success());
+    assert!(run(&["staff", "remove", "bob"]).status.success());
+    assert!(!stdout(&run(&["staff", "list"])).contains("bob"));
+    let unknown = run(&["staff", "disable", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no staff account"));
+    let trail = stdout(&rightful(&["audit", "verify", "--data-dir", data]));
+    assert!(trail.contains("audit trail intact"), "{trail}");
+    let mut settings = rightful_engine::settings::Settings::default();
+    let r = root();
+    settings.policy.dir = r.join("config/policy");
+    settings.mail.templates_dir = r.join("config/templates");
+    settings.stores.dir = r.join("config/stores");
+    settings.stores.processors_dir = r.join("config/processors");
+    settings.stores.demo_dir = r.join("demo");
+    settings.storage.data_dir = tmp.path().to_owned();
+    let engine = rightful_engine::Engine::open(settings).unwrap();
+    let actions: Vec<String> = engine
+        .store
+        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.content.action)
+        .collect();
+    for a in [
+        "staff.disabled",
+        "staff.enabled",
+        "staff.password_changed",
+        "staff.removed",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}

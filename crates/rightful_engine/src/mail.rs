@@ -151,3 +151,27 @@ pub fn check_recipient(email: &str) -> Result<(), String> {
         "the e-mail address is not valid: give a plain address such as name@example.org".into()
     })
 }
+
+impl Mailer {
+    /// Deletes the outbox's messages older than `days` (they hold addresses and codes): the
+    /// outbox stands in for a mail server, and nothing keeps a message once it is that old.
+    /// Returns how many went; nothing for the SMTP transport.
+    pub fn sweep_outbox(&self, days: u64, now: std::time::SystemTime) -> usize {
+        let Self::Outbox { dir, .. } = self else {
+            return 0;
+        };
+        let max_age = std::time::Duration::from_secs(days * 86_400);
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.path().extension().is_some_and(|x| x == "eml")
+                    && e.metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > max_age))
+            })
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+}

@@ -22,6 +22,8 @@ pub struct RunReport {
     pub documents_deleted: usize,
     /// Request results deleted because their download window ended (issue 12 item 6).
     pub results_deleted: usize,
+    /// Outbox messages deleted because they are older than `mail.outbox_days`.
+    pub outbox_deleted: usize,
 }
 
 /// The threshold a request has reached at `today`: the smallest configured number of days not
@@ -115,11 +117,22 @@ pub async fn run(engine: &Engine, now: DateTime<Utc>) -> Result<RunReport, Engin
     }
     let documents_deleted = crate::documents::sweep(engine, now).await?;
     let results_deleted = crate::execution::sweep_results(engine, now).await?;
-    if reminders + documents_deleted + results_deleted > 0 {
+    // The daily mail counts are kept one day; old outbox messages go.
+    let yesterday = today - chrono::Duration::days(1);
+    engine
+        .store
+        .run(move |c| rightful_store::models::quota::prune(c, yesterday))
+        .await?;
+    let outbox_deleted = engine.mailer.sweep_outbox(
+        engine.settings.mail.outbox_days,
+        std::time::SystemTime::from(now),
+    );
+    if reminders + documents_deleted + results_deleted + outbox_deleted > 0 {
         tracing::info!(
             reminders,
             documents_deleted,
             results_deleted,
+            outbox_deleted,
             "scheduled run"
         );
     }
@@ -127,6 +140,7 @@ pub async fn run(engine: &Engine, now: DateTime<Utc>) -> Result<RunReport, Engin
         reminders,
         documents_deleted,
         results_deleted,
+        outbox_deleted,
     })
 }
 

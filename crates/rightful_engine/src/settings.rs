@@ -184,6 +184,14 @@ pub struct MailSettings {
     /// Where deadline reminders go; empty means the DPO's address from the policy.
     #[serde(default)]
     pub dpo_address: String,
+    /// Days a message stays in the file outbox before the scheduled sweep deletes it (the
+    /// messages hold addresses and codes).
+    #[serde(default = "default_outbox_days")]
+    pub outbox_days: u64,
+}
+
+const fn default_outbox_days() -> u64 {
+    7
 }
 
 fn default_language() -> String {
@@ -215,6 +223,7 @@ impl Default for MailSettings {
             language: default_language(),
             templates_dir: default_templates_dir(),
             dpo_address: String::new(),
+            outbox_days: default_outbox_days(),
         }
     }
 }
