@@ -9,9 +9,16 @@
 //! longer matches its hash), a deleted one (a gap in the numbers, or a link to a hash that is
 //! nowhere), an inserted one (the next entry links past it), a reordering (links to an entry found
 //! elsewhere), or a truncated tail (the chain ends before the recorded head).
+//!
+//! The hashes are unkeyed: someone who can write the database can rewrite an entry, recompute
+//! every later hash and move the head, and [`verify`] alone would call the result intact. An
+//! [`AnchorClaims`] (a head signed with Rightful's key and kept outside the database) closes that:
+//! [`verify_anchored`] also requires the entry at the signed position to carry the signed hash,
+//! and [`extends`] checks, before the next head is signed, that the trail still grows from the
+//! last signed one (issue 12 item 10).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
@@ -139,6 +146,24 @@ pub enum Tamper {
         /// The head recorded when the last entry was written.
         head_seq: i64,
     },
+    /// The entry at a signed head's position no longer carries the signed hash: it or an entry
+    /// before it was changed and the hashes recomputed.
+    Rewritten {
+        /// The signed position.
+        seq: i64,
+        /// When the head was signed.
+        anchored_at: DateTime<Utc>,
+    },
+    /// The trail (or its recorded head) ends before a signed head: entries were removed and the
+    /// head moved back.
+    BehindAnchor {
+        /// The last entry present (or the recorded head, when that is lower).
+        last_seq: i64,
+        /// The signed position.
+        anchored_seq: i64,
+        /// When the head was signed.
+        anchored_at: DateTime<Utc>,
+    },
 }
 
 impl std::fmt::Display for Tamper {
@@ -168,6 +193,20 @@ impl std::fmt::Display for Tamper {
                     last_seq + 1
                 )
             }
+            Self::Rewritten { seq, anchored_at } => write!(
+                f,
+                "entry {seq} differs from the signed head of {}: the trail was rewritten",
+                anchored_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
+            Self::BehindAnchor {
+                last_seq,
+                anchored_seq,
+                anchored_at,
+            } => write!(
+                f,
+                "the trail ends at entry {last_seq}, before the signed head of {} (entry {anchored_seq}): entries were removed and the head moved back",
+                anchored_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
         }
     }
 }
@@ -256,6 +295,122 @@ pub fn verify(entries: &[Entry], head: Option<(i64, &str)>) -> Verification {
     Verification {
         entries: entries.len(),
         problems,
+    }
+}
+
+/// The `typ` claim of an anchor.
+pub const ANCHOR_TYP: &str = "rightful.audit_anchor";
+
+/// The claims of an anchor: the head `(seq, hash)` of the trail at `at`. Rightful signs them
+/// (a JWS); the signature is checked by the caller before the claims are trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorClaims {
+    /// Always [`ANCHOR_TYP`].
+    pub typ: String,
+    /// The head's position.
+    pub seq: i64,
+    /// The head's hash.
+    pub hash: String,
+    /// When it was signed (UTC).
+    pub at: DateTime<Utc>,
+}
+
+impl AnchorClaims {
+    /// The claims for head `(seq, hash)` signed at `at`.
+    pub fn new(seq: i64, hash: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            typ: ANCHOR_TYP.to_owned(),
+            seq,
+            hash: hash.to_owned(),
+            at,
+        }
+    }
+}
+
+/// Checks entries (in `seq` order) and the recorded head's position against a signed head: the
+/// trail must reach it and the entry at its position must carry its hash. As every entry's hash
+/// covers the one before, a match vouches for every entry up to the signed one.
+pub fn check_anchor(entries: &[Entry], head_seq: i64, anchor: &AnchorClaims) -> Option<Tamper> {
+    let last_seq = entries.last().map_or(0, |e| e.seq).min(head_seq);
+    match entries.iter().rev().find(|e| e.seq == anchor.seq) {
+        Some(e) if e.hash != anchor.hash => Some(Tamper::Rewritten {
+            seq: anchor.seq,
+            anchored_at: anchor.at,
+        }),
+        Some(_) if last_seq >= anchor.seq => None,
+        _ => Some(Tamper::BehindAnchor {
+            last_seq,
+            anchored_seq: anchor.seq,
+            anchored_at: anchor.at,
+        }),
+    }
+}
+
+/// [`verify`], then [`check_anchor`] against the newest signed head, when there is one.
+pub fn verify_anchored(
+    entries: &[Entry],
+    head: (i64, &str),
+    anchor: Option<&AnchorClaims>,
+) -> Verification {
+    let mut v = verify(entries, Some(head));
+    if let Some(problem) = anchor.and_then(|a| check_anchor(entries, head.0, a)) {
+        v.problems.push(problem);
+    }
+    v
+}
+
+/// Whether `entries` (from the signed position on, in `seq` order) still grow from the signed
+/// head `anchor` up to the recorded head `head`: the first carries the signed hash and every
+/// later one links to the one before and matches its own hash. Checked before a new head is
+/// signed, so that a rewritten trail is never signed (and only the entries since the last signed
+/// head are read). Returns the first break.
+pub fn extends(anchor: &AnchorClaims, entries: &[Entry], head: (i64, &str)) -> Result<(), Tamper> {
+    let behind = |last_seq| Tamper::BehindAnchor {
+        last_seq,
+        anchored_seq: anchor.seq,
+        anchored_at: anchor.at,
+    };
+    let Some(first) = entries.first() else {
+        return Err(behind(head.0.min(anchor.seq - 1)));
+    };
+    if first.seq != anchor.seq {
+        return Err(behind(first.seq.min(head.0)));
+    }
+    if first.hash != anchor.hash {
+        return Err(Tamper::Rewritten {
+            seq: anchor.seq,
+            anchored_at: anchor.at,
+        });
+    }
+    for pair in entries.windows(2) {
+        let (before, e) = (&pair[0], &pair[1]);
+        if e.seq != before.seq + 1 {
+            return Err(Tamper::Deleted {
+                before_seq: e.seq,
+                missing: e.seq - before.seq - 1,
+            });
+        }
+        if e.prev_hash != before.hash {
+            return Err(Tamper::Deleted {
+                before_seq: e.seq,
+                missing: 0,
+            });
+        }
+        if entry_hash(&e.prev_hash, &e.content) != e.hash {
+            return Err(Tamper::Altered { seq: e.seq });
+        }
+    }
+    if head.0 < anchor.seq {
+        return Err(behind(head.0));
+    }
+    // Entries appended since the head was read may follow it: the one at the head must match.
+    match entries.iter().find(|e| e.seq == head.0) {
+        Some(e) if e.hash != head.1 => Err(Tamper::Altered { seq: e.seq }),
+        Some(_) => Ok(()),
+        None => Err(Tamper::Truncated {
+            last_seq: entries.last().map_or(first.seq, |e| e.seq),
+            head_seq: head.0,
+        }),
     }
 }
 
@@ -414,5 +569,91 @@ mod tests {
             r#"{"action":"request.approved","actor":"dpo:1","at":"2026-01-01T10:00:01.000000Z","details":{"n":1},"reason":"","target":"req-1"}"#
         );
         assert_eq!(entry_hash(GENESIS, &c).len(), 64);
+    }
+
+    fn signed(t: &[Entry], seq: i64) -> AnchorClaims {
+        let e = &t[usize::try_from(seq - 1).unwrap()];
+        AnchorClaims::new(
+            e.seq,
+            &e.hash,
+            Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
+        )
+    }
+
+    /// Rewrites entry `at` and recomputes every later hash, as a database writer can.
+    fn rewrite(t: &mut [Entry], at: usize) {
+        t[at].content.details = serde_json::json!({"n": "forged"});
+        for i in at..t.len() {
+            if i > 0 {
+                t[i].prev_hash = t[i - 1].hash.clone();
+            }
+            t[i].hash = entry_hash(&t[i].prev_hash, &t[i].content);
+        }
+    }
+
+    // Issue 12 item 10: the unkeyed chain accepts a rewrite; the signed head does not.
+    #[test]
+    fn a_rewritten_trail_passes_the_chain_but_not_the_signed_head() {
+        let mut t = trail(6);
+        let anchor = signed(&t, 5);
+        rewrite(&mut t, 1);
+        let h = (t[5].seq, t[5].hash.clone());
+        assert!(verify(&t, Some((h.0, &h.1))).ok());
+        let v = verify_anchored(&t, (h.0, &h.1), Some(&anchor));
+        assert_eq!(
+            v.problems,
+            vec![Tamper::Rewritten {
+                seq: 5,
+                anchored_at: anchor.at
+            }]
+        );
+        assert!(
+            v.problems[0]
+                .to_string()
+                .starts_with("entry 5 differs from the signed head of 2026-01-02T00:00:00Z")
+        );
+        assert!(extends(&anchor, &t[4..], (h.0, &h.1)).is_err());
+    }
+
+    // Issue 12 item 10: entries removed and the head moved back are caught by the signed head.
+    #[test]
+    fn a_trail_cut_back_behind_the_signed_head_is_caught() {
+        let t = trail(6);
+        let anchor = signed(&t, 6);
+        let cut = &t[..4];
+        let h = (cut[3].seq, cut[3].hash.clone());
+        assert!(verify(cut, Some((h.0, &h.1))).ok());
+        assert_eq!(
+            verify_anchored(cut, (h.0, &h.1), Some(&anchor)).problems,
+            vec![Tamper::BehindAnchor {
+                last_seq: 4,
+                anchored_seq: 6,
+                anchored_at: anchor.at
+            }]
+        );
+        assert!(extends(&anchor, &[], (h.0, &h.1)).is_err());
+    }
+
+    #[test]
+    fn a_trail_that_grew_honestly_after_its_signed_head_passes() {
+        let t = trail(8);
+        let anchor = signed(&t, 5);
+        let h = (t[7].seq, t[7].hash.clone());
+        assert!(verify_anchored(&t, (h.0, &h.1), Some(&anchor)).ok());
+        assert_eq!(extends(&anchor, &t[4..], (h.0, &h.1)), Ok(()));
+        assert_eq!(extends(&anchor, &t[4..5], (5, &t[4].hash)), Ok(()));
+        let mut altered = t.clone();
+        altered[6].content.reason = "changed".into();
+        assert_eq!(
+            extends(&anchor, &altered[4..], (h.0, &h.1)),
+            Err(Tamper::Altered { seq: 7 })
+        );
+        assert_eq!(
+            extends(&anchor, &t[4..6], (h.0, &h.1)),
+            Err(Tamper::Truncated {
+                last_seq: 6,
+                head_seq: 8
+            })
+        );
     }
 }
