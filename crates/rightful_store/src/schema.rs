@@ -80,6 +80,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Signed heads of the audit trail (JWS by Rightful's key), one per anchored position.
+    audit_anchors (seq) {
+        /// The anchored entry.
+        seq -> BigInt,
+        /// Its hash.
+        hash -> Text,
+        /// When it was signed, UTC.
+        signed_at -> Timestamp,
+        /// The compact JWS over `{typ, seq, hash, at}`.
+        jws -> Text,
+        /// When it was delivered to `[audit] anchor_url` (NULL: not yet).
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// Art. 19 notifications of processors and recipients, and manual tasks.
     processor_notifications (id) {
         /// UUID.
@@ -452,6 +468,10 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("audit_head", &["id", "seq", "hash"]),
+    (
+        "audit_anchors",
+        &["seq", "hash", "signed_at", "jws", "sent_at"],
+    ),
     (
         "staff",
         &[

@@ -158,21 +158,41 @@ pub fn between(
 /// every hash at once to tell reorderings from deletions, so memory grows with the trail
 /// (about 300 bytes per entry).
 pub fn verify(conn: &mut DbConn) -> Result<Verification, StoreError> {
-    let (head_seq, head_hash) = head(conn)?;
-    let mut entries = Vec::new();
-    let mut after = i64::MIN;
-    loop {
-        let page: Vec<AuditRow> = audit_entries::table
-            .filter(audit_entries::seq.gt(after))
-            .order(audit_entries::seq.asc())
-            .limit(10_000)
-            .select(AuditRow::as_select())
-            .load(conn)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        entries.extend(page.into_iter().map(AuditRow::into_entry));
-    }
+    let (entries, (head_seq, head_hash)) = trail(conn)?;
     Ok(audit::verify(&entries, Some((head_seq, &head_hash))))
+}
+
+/// Entries with `seq >= from`, in order (the entries since a signed head).
+pub fn since(conn: &mut DbConn, from: i64) -> Result<Vec<Entry>, StoreError> {
+    Ok(audit_entries::table
+        .filter(audit_entries::seq.ge(from))
+        .order(audit_entries::seq.asc())
+        .select(AuditRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuditRow::into_entry)
+        .collect())
+}
+
+/// The whole trail (in `seq` order) and the recorded head, read in one transaction.
+pub fn trail(conn: &mut DbConn) -> Result<(Vec<Entry>, (i64, String)), StoreError> {
+    conn.transaction(|conn| {
+        let head = head(conn)?;
+        let mut entries = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let page: Vec<AuditRow> = audit_entries::table
+                .filter(audit_entries::seq.gt(after))
+                .order(audit_entries::seq.asc())
+                .limit(10_000)
+                .select(AuditRow::as_select())
+                .load(conn)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            entries.extend(page.into_iter().map(AuditRow::into_entry));
+        }
+        Ok((entries, head))
+    })
 }
 
 /// The most recent entry with this action, if any.

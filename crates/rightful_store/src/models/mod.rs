@@ -2,6 +2,7 @@
 //! connection first and return `Result<_, StoreError>`.
 
 pub mod audit;
+pub mod audit_anchor;
 pub mod challenge;
 pub mod directive;
 pub mod document;
