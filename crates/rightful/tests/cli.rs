@@ -323,3 +323,278 @@ fn staff_accounts_are_listed_disabled_enabled_re_passworded_and_removed() {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 }
+
+/// A migrated engine database in `data` with `n` entries written through the library.
+fn trail_of(data: &Path, n: u32) -> rightful_store::Store {
+    let migrate = rightful(&["migrate", "--data-dir", data.to_str().unwrap()]);
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let store =
+        rightful_store::Store::open(&data.join("rightful.sqlite3").display().to_string(), 1)
+            .unwrap();
+    append(&store, n);
+    store
+}
+
+fn append(store: &rightful_store::Store, n: u32) {
+    store
+        .with_conn(|c| {
+            let content = |k: u32| rightful_core::audit::EntryContent {
+                at: chrono::Utc::now(),
+                actor: "dpo:1".into(),
+                action: "request.approved".into(),
+                target: format!("req-{k}"),
+                reason: String::new(),
+                details: serde_json::json!({"k": k}),
+            };
+            rightful_store::models::audit::append(c, (1..=n).map(content).collect())
+        })
+        .unwrap();
+}
+
+fn head(store: &rightful_store::Store) -> (i64, String) {
+    store
+        .with_conn(rightful_store::models::audit::head)
+        .unwrap()
+}
+
+fn sql(store: &rightful_store::Store, script: &str) {
+    use diesel::connection::SimpleConnection;
+    store.with_conn(|c| Ok(c.batch_execute(script)?)).unwrap();
+}
+
+/// The attacker of issue 12 item 10, with write access to the engine database and nothing else:
+/// changes entry `seq`'s details, recomputes every later hash with the chain's own (unkeyed)
+/// function, and moves `audit_head` to the new last hash. Returns the new head.
+fn rewrite_from(store: &rightful_store::Store, seq: i64) -> (i64, String) {
+    let mut entries = store
+        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+        .unwrap();
+    let mut script =
+        String::from("DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_anchors_no_delete;");
+    let mut prev = String::new();
+    for e in &mut entries {
+        if e.seq < seq {
+            prev = e.hash.clone();
+            continue;
+        }
+        if e.seq == seq {
+            e.content.details = serde_json::json!({"k": "forged"});
+        }
+        e.prev_hash = prev.clone();
+        e.hash = rightful_core::audit::entry_hash(&e.prev_hash, &e.content);
+        prev = e.hash.clone();
+        script.push_str(&format!(
+            "UPDATE audit_entries SET details = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+            e.content.details.to_string().replace('\'', "''"),
+            e.prev_hash,
+            e.hash,
+            e.seq
+        ));
+    }
+    let last = entries.last().unwrap();
+    script.push_str(&format!(
+        "UPDATE audit_head SET seq = {}, hash = '{}' WHERE id = 1;",
+        last.seq, last.hash
+    ));
+    sql(store, &script);
+    (last.seq, last.hash.clone())
+}
+
+/// Rightful's public key as an auditor keeps it (`/.well-known/jwks.json`).
+fn jwks_of(data: &Path, to: &Path) {
+    let secret = std::fs::read(data.join("signing.key")).unwrap();
+    let signer = rightful_engine::signing::Signer::from_secret(&secret).unwrap();
+    std::fs::write(to, signer.jwks().to_string()).unwrap();
+}
+
+// Issue 12 item 10: a writer of the engine database rewrites an old entry and recomputes every
+// later hash; the chain alone calls that intact, the signed head does not, and an anchor signed
+// with another key is refused.
+#[test]
+fn a_trail_rewritten_with_recomputed_hashes_passes_the_chain_but_not_its_signed_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let store = trail_of(&data, 5);
+    let anchored = rightful(&["audit", "anchor", "--data-dir", d]);
+    assert!(
+        anchored.status.success(),
+        "{}{}",
+        stdout(&anchored),
+        String::from_utf8_lossy(&anchored.stderr)
+    );
+    let (seq, hash) = head(&store);
+    assert!(
+        stdout(&anchored).contains(&format!("anchored entry {seq} ({hash})")),
+        "{}",
+        stdout(&anchored)
+    );
+    // The auditor exports the anchors and keeps them, with Rightful's public key, elsewhere.
+    let kept = tmp.path().join("kept-anchors.jsonl");
+    let export = rightful(&[
+        "audit",
+        "anchors",
+        "--out",
+        kept.to_str().unwrap(),
+        "--data-dir",
+        d,
+    ]);
+    assert!(export.status.success());
+    assert_eq!(std::fs::read_to_string(&kept).unwrap().lines().count(), 1);
+    let jwks = tmp.path().join("jwks.json");
+    jwks_of(&data, &jwks);
+    let kept_s = kept.to_str().unwrap();
+    let before = rightful(&["audit", "verify", "--anchor", kept_s, "--data-dir", d]);
+    assert!(before.status.success(), "{}", stdout(&before));
+    assert!(
+        stdout(&before).contains("checked against the signed head of")
+            && stdout(&before).contains(&format!("(entry {seq})")),
+        "{}",
+        stdout(&before)
+    );
+
+    // The attack: entry 2 rewritten, hashes recomputed, head moved; the anchors the engine kept
+    // in its database are deleted, and so is its local copy (on SQLite the database and the data
+    // directory share a disk: whoever writes one writes the other).
+    let (new_seq, new_hash) = rewrite_from(&store, 2);
+    assert_eq!(new_seq, seq);
+    assert_ne!(new_hash, hash);
+    sql(&store, "DELETE FROM audit_anchors;");
+    std::fs::remove_file(data.join("audit/anchors.jsonl")).unwrap();
+
+    // The weakness, documented: the chain alone says intact.
+    let chain_only = rightful(&["audit", "verify", "--data-dir", d]);
+    assert!(chain_only.status.success(), "{}", stdout(&chain_only));
+    assert!(
+        stdout(&chain_only).contains("audit trail intact"),
+        "{}",
+        stdout(&chain_only)
+    );
+    // The signed head the auditor kept catches it, with the data directory's key or the JWKS.
+    let expected = format!("entry {seq} differs from the signed head of");
+    for args in [
+        vec!["audit", "verify", "--anchor", kept_s, "--data-dir", d],
+        vec![
+            "audit",
+            "verify",
+            "--anchor",
+            kept_s,
+            "--key",
+            jwks.to_str().unwrap(),
+            "--data-dir",
+            d,
+        ],
+    ] {
+        let caught = rightful(&args);
+        assert_eq!(caught.status.code(), Some(1), "{}", stdout(&caught));
+        let text = stdout(&caught);
+        assert!(
+            text.contains(&expected) && text.contains("the trail was rewritten"),
+            "{text}"
+        );
+    }
+
+    // The attacker signs the rewritten head with a key of their own: refused.
+    let mallory =
+        rightful_engine::signing::Signer::from_secret(b"mallory's key, not Rightful's").unwrap();
+    let forged_jws = mallory
+        .sign(&rightful_core::audit::AnchorClaims::new(
+            new_seq,
+            &new_hash,
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+    let forged = tmp.path().join("forged.jws");
+    std::fs::write(&forged, format!("{forged_jws}\n")).unwrap();
+    for key in [None, Some(jwks.to_str().unwrap())] {
+        let mut args = vec!["audit", "verify", "--anchor", forged.to_str().unwrap()];
+        if let Some(k) = key {
+            args.extend(["--key", k]);
+        }
+        args.extend(["--data-dir", d]);
+        let refused = rightful(&args);
+        assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+        assert!(
+            stdout(&refused).contains("is not signed by Rightful's key: refused"),
+            "{}",
+            stdout(&refused)
+        );
+    }
+    // Slipped into the engine's own table, the forged anchor is refused there too.
+    sql(
+        &store,
+        &format!(
+            "INSERT INTO audit_anchors (seq, hash, signed_at, jws) VALUES ({new_seq}, '{new_hash}', '2026-12-01 00:00:00', '{forged_jws}');"
+        ),
+    );
+    let table = rightful(&["audit", "verify", "--data-dir", d]);
+    assert_eq!(table.status.code(), Some(1), "{}", stdout(&table));
+    assert!(
+        stdout(&table).contains("the newest anchor in the database"),
+        "{}",
+        stdout(&table)
+    );
+}
+
+// Issue 12 item 10: entries removed from the end and the head moved back: the chain alone is
+// intact, the signed head is not, and the engine refuses to sign the shortened trail.
+#[test]
+fn a_trail_cut_back_behind_its_signed_head_is_caught_and_not_signed_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let store = trail_of(&data, 5);
+    assert!(
+        rightful(&["audit", "anchor", "--data-dir", d])
+            .status
+            .success()
+    );
+    let (anchored_seq, _) = head(&store);
+    let kept = tmp.path().join("kept.jsonl");
+    std::fs::copy(data.join("audit/anchors.jsonl"), &kept).unwrap();
+    let kept_s = kept.to_str().unwrap();
+    // The trail grows honestly after its signed head: still fine.
+    append(&store, 2);
+    let grown = rightful(&["audit", "verify", "--anchor", kept_s, "--data-dir", d]);
+    assert!(grown.status.success(), "{}", stdout(&grown));
+    // The attack: the last entries deleted and the head moved back past the signed one.
+    let keep = anchored_seq - 2;
+    let keep_hash = store
+        .with_conn(|c| rightful_store::models::audit::between(c, None, None))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.seq == keep)
+        .unwrap()
+        .hash;
+    sql(
+        &store,
+        &format!(
+            "DROP TRIGGER audit_entries_no_delete; DELETE FROM audit_entries WHERE seq > {keep}; UPDATE audit_head SET seq = {keep}, hash = '{keep_hash}' WHERE id = 1;"
+        ),
+    );
+    let chain_only = store
+        .with_conn(rightful_store::models::audit::verify)
+        .unwrap();
+    assert!(chain_only.ok(), "{:?}", chain_only.problems);
+    let expected = format!("the trail ends at entry {keep}, before the signed head of");
+    for args in [
+        vec!["audit", "verify", "--anchor", kept_s, "--data-dir", d],
+        // The engine's own anchors (table and file) catch it as well.
+        vec!["audit", "verify", "--data-dir", d],
+    ] {
+        let caught = rightful(&args);
+        assert_eq!(caught.status.code(), Some(1), "{}", stdout(&caught));
+        assert!(stdout(&caught).contains(&expected), "{}", stdout(&caught));
+    }
+    let again = rightful(&["audit", "anchor", "--data-dir", d]);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("NOT anchored"),
+        "{}",
+        stdout(&again)
+    );
+}

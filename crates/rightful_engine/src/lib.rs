@@ -4,6 +4,7 @@
 //! loading [`policy::LoadError`], the register [`register::RegisterError`], and the engine
 //! [`EngineError`], which wraps them and the store's errors.
 
+pub mod anchor;
 pub mod auth;
 pub mod demo;
 pub mod documents;

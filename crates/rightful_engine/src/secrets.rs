@@ -40,3 +40,12 @@ pub fn load_or_create(settings: &Settings, var: &str, file: &str) -> Result<Vec<
     }
     Ok(key)
 }
+
+/// The secret in `var`, else the content of `<data_dir>/<file>`; `None` when neither exists
+/// (never creates one: for commands that only check, such as `rightful audit verify`).
+pub fn load_existing(settings: &Settings, var: &str, file: &str) -> Option<Vec<u8>> {
+    if let Some(k) = crate::env::var(var).filter(|k| k.len() >= 16) {
+        return Some(k.into_bytes());
+    }
+    std::fs::read(settings.storage.data_dir.join(file)).ok()
+}

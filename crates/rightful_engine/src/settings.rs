@@ -375,6 +375,9 @@ pub struct Settings {
     /// Rate limits on what a stranger can trigger.
     #[serde(default)]
     pub limits: LimitSettings,
+    /// Anchoring the audit trail.
+    #[serde(default)]
+    pub audit: AuditSettings,
 }
 
 /// At most `max` events per `per_secs` seconds, for one key.
@@ -476,6 +479,37 @@ impl Default for LimitSettings {
             signin_backoff_max_secs: default_signin_backoff_max(),
             mail_per_address_per_day: default_mail_per_address_per_day(),
             trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// `[audit]`: signed heads of the audit trail (issue 12 item 10; docs/AUDIT.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// How often the server signs the trail's head when it moved since the last anchor, in
+    /// seconds; 0 disables (`rightful audit anchor` still works).
+    #[serde(default = "default_anchor_every_secs")]
+    pub anchor_every_secs: u64,
+    /// An `https://` address each anchor is POSTed to (JSON); empty: none. A failed delivery is
+    /// logged and tried again at the next anchor.
+    #[serde(default)]
+    pub anchor_url: String,
+    /// Lets `anchor_url` be a plain `http://` address (local tests only).
+    #[serde(default)]
+    pub allow_plain_http_anchor_url: bool,
+}
+
+const fn default_anchor_every_secs() -> u64 {
+    60
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            anchor_every_secs: default_anchor_every_secs(),
+            anchor_url: String::new(),
+            allow_plain_http_anchor_url: false,
         }
     }
 }

@@ -67,10 +67,31 @@ impl Signer {
     }
 
     /// The public key as a JWK Set.
+    ///
+    /// See [`verify_with_jwks`] to check a JWS against such a set without the secret.
     pub fn jwks(&self) -> serde_json::Value {
         serde_json::json!({"keys": [{
             "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
             "kid": self.kid, "x": URL_SAFE_NO_PAD.encode(self.public),
         }]})
     }
+}
+
+/// Verifies a JWS (EdDSA) against the keys of a JWK Set, e.g. Rightful's published
+/// `/.well-known/jwks.json` kept by an auditor: the key named by the header's `kid`, else any key
+/// of the set that verifies it.
+pub fn verify_with_jwks<T: DeserializeOwned>(
+    jwks: &jsonwebtoken::jwk::JwkSet,
+    jws: &str,
+) -> Option<T> {
+    let kid = jsonwebtoken::decode_header(jws).ok()?.kid;
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    jwks.keys
+        .iter()
+        .filter(|k| kid.is_none() || k.common.key_id.is_none() || k.common.key_id == kid)
+        .filter_map(|k| DecodingKey::from_jwk(k).ok())
+        .find_map(|key| jsonwebtoken::decode::<T>(jws, &key, &v).ok())
+        .map(|d| d.claims)
 }
