@@ -30,6 +30,7 @@ where
     )
 }
 
+mod audit;
 mod documents;
 mod drp;
 mod execution;

@@ -352,6 +352,7 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
             "/health",
             "/v1/agent/{agent_id}",
             "/v1/audit",
+            "/v1/audit/anchors",
             "/v1/audit/verify",
             "/v1/auth/token",
             "/v1/data-rights-request",

@@ -35,9 +35,29 @@ pub struct VerifyBody {
     pub ok: bool,
     /// Entries checked.
     pub entries: u64,
-    /// Every break found: altered, deleted, inserted, reordered or truncated entries.
+    /// Every break found: altered, deleted, inserted, reordered or truncated entries, a trail
+    /// rewritten or cut back behind its signed head, an anchor not signed by Rightful's key.
     #[schema(value_type = Vec<Object>)]
     pub problems: Vec<serde_json::Value>,
+    /// The position of the signed head the trail was checked against (null: none yet).
+    pub anchored_seq: Option<i64>,
+    /// When that head was signed.
+    pub anchored_at: Option<String>,
+}
+
+/// A signed head of the audit trail (`GET /v1/audit/anchors`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnchorBody {
+    /// `rightful.audit_anchor`.
+    pub typ: String,
+    /// The anchored entry.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+    /// When it was signed (RFC 3339, UTC).
+    pub at: String,
+    /// A compact JWS (EdDSA) over `{typ, seq, hash, at}`; verify it with `/.well-known/jwks.json`.
+    pub jws: String,
 }
 
 struct Security;
@@ -93,6 +113,7 @@ impl Modify for Security {
         crate::handlers::auth::token::post_token,
         crate::handlers::audit::get::get_audit,
         crate::handlers::audit::verify::get_verify,
+        crate::handlers::audit::anchors::get_anchors,
         crate::handlers::requests::submit::submit_request,
         crate::handlers::requests::status::get_status,
         crate::handlers::requests::verify::post_verify,
@@ -121,6 +142,7 @@ impl Modify for Security {
         StatusBody,
         TokenBody,
         VerifyBody,
+        AnchorBody,
         rightful_engine::intake::Submission,
         rightful_engine::intake::Accepted,
         rightful_engine::intake::StatusView,

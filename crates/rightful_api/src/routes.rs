@@ -41,6 +41,7 @@ pub fn configure(engine: web::Data<Engine>) -> impl FnOnce(&mut web::ServiceConf
                     .service(resource("/v1/auth/token").post(auth::token::post_token))
                     .service(resource("/v1/audit").get(audit::get::get_audit))
                     .service(resource("/v1/audit/verify").get(audit::verify::get_verify))
+                    .service(resource("/v1/audit/anchors").get(audit::anchors::get_anchors))
                     .service(
                         resource("/v1/requests")
                             .get(requests::list::list_requests)

@@ -1,4 +1,5 @@
 //! The audit trail, for auditors.
 
+pub mod anchors;
 pub mod get;
 pub mod verify;

@@ -1,27 +1,37 @@
-//! `GET /v1/audit/verify`: checks the hash chain and names every break.
+//! `GET /v1/audit/verify`: checks the hash chain and names every break, then checks the trail
+//! against the newest signed head the engine knows of (issue 12 item 10).
 
 use crate::auth::{Auditor, Auth};
 use crate::error::ApiError;
 use actix_web::{HttpResponse, web};
 use rightful_engine::Engine;
 
-/// The verification result: `{"ok": …, "entries": …, "problems": [...]}`.
+/// The verification result: `{"ok", "entries", "problems": [...], "anchored_seq", "anchored_at"}`.
 #[utoipa::path(get, path = "/v1/audit/verify", tag = "auditor",
-    responses((status = 200, body = crate::openapi::VerifyBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    responses((status = 200, body = crate::openapi::VerifyBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 500, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_verify(
     _: Auth<Auditor>,
     engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = engine
-        .store
-        .run(rightful_store::models::audit::verify)
-        .await?;
-    let problems: Vec<serde_json::Value> = v
-        .problems
+    let report = rightful_engine::anchor::check(&engine).await?;
+    let problems: Vec<serde_json::Value> = report
+        .refused
         .iter()
-        .map(|p| serde_json::json!({"problem": p, "message": p.to_string()}))
+        .map(|m| serde_json::json!({"problem": {"kind": "anchor_refused"}, "message": m}))
+        .chain(
+            report
+                .verification
+                .problems
+                .iter()
+                .map(|p| serde_json::json!({"problem": p, "message": p.to_string()})),
+        )
         .collect();
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({"ok": v.ok(), "entries": v.entries, "problems": problems})))
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "ok": report.ok(),
+        "entries": report.verification.entries,
+        "problems": problems,
+        "anchored_seq": report.anchor.as_ref().map(|a| a.seq),
+        "anchored_at": report.anchor.as_ref().map(|a| a.at),
+    })))
 }
