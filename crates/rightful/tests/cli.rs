@@ -598,3 +598,115 @@ fn a_trail_cut_back_behind_its_signed_head_is_caught_and_not_signed_again() {
         stdout(&again)
     );
 }
+
+/// A one-shot HTTP receiver: answers `200` to the first POST and returns its body.
+fn receive_one() -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/anchors", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        String::from_utf8(body).unwrap()
+    });
+    (url, handle)
+}
+
+// Issue 12 item 10: the server signs the head on its own schedule, into a file only its user can
+// read, and sends the anchor to the outside address.
+#[test]
+fn the_server_signs_the_head_on_its_schedule_into_a_private_file_and_sends_it_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let r = root();
+    let (url, received) = receive_one();
+    let config = tmp.path().join("rightful.toml");
+    std::fs::create_dir_all(tmp.path().join("stores")).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = \"{data}\"\n[policy]\ndir = \"{r}/config/policy\"\n[stores]\ndir = \"{stores}\"\n[mail]\ntemplates_dir = \"{r}/config/templates\"\n[identity]\nagents_dir = \"{r}/config/agents\"\n[schedule]\nreminders = \"\"\nretention = \"\"\n[execution]\nworkers = 0\n[audit]\nanchor_every_secs = 1\nanchor_url = \"{url}\"\nallow_plain_http_anchor_url = true\n",
+            data = data.display(),
+            r = r.display(),
+            stores = tmp.path().join("stores").display(),
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rightful"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(&r)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("RIGHTFUL_")) {
+        cmd.env_remove(k);
+    }
+    let mut server = cmd.spawn().unwrap();
+    let file = data.join("audit/anchors.jsonl");
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&file).is_ok_and(|t| t.ends_with('\n')) {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            server.kill().unwrap();
+            panic!("the server wrote no anchor");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let body = received.join().unwrap();
+    let store =
+        rightful_store::Store::open(&data.join("rightful.sqlite3").display().to_string(), 1)
+            .unwrap();
+    // The delivery is recorded once the receiver answered.
+    let started = std::time::Instant::now();
+    let rows = loop {
+        let rows = store
+            .with_conn(rightful_store::models::audit_anchor::all)
+            .unwrap();
+        if rows.iter().all(|r| r.sent_at.is_some()) || started.elapsed().as_secs() > 20 {
+            break rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    // The line written is the anchor sent out, and it is the engine's head (the start-up entry).
+    let line = std::fs::read_to_string(&file).unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let kept: serde_json::Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
+    assert_eq!(sent["jws"], kept["jws"]);
+    assert_eq!(sent["typ"], "rightful.audit_anchor");
+    let (seq, _) = head(&store);
+    assert_eq!(kept["seq"], seq);
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].sent_at.is_some(), "the delivery was not recorded");
+    drop(store);
+    let verify = rightful(&[
+        "audit",
+        "verify",
+        "--anchor",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+}
