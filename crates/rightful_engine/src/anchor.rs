@@ -503,3 +503,57 @@ pub async fn run_schedule(engine: Engine) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn signed(signer: &Signer, seq: i64) -> String {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        signer
+            .sign(&AnchorClaims::new(seq, &"ab".repeat(32), at))
+            .unwrap()
+    }
+
+    #[test]
+    fn exported_lines_and_bare_jws_parse_and_the_newest_is_the_highest_position() {
+        let signer = Signer::from_secret(b"a test key of some length").unwrap();
+        let line = Anchor {
+            typ: ANCHOR_TYP.into(),
+            seq: 9,
+            hash: "ab".repeat(32),
+            at: Utc::now(),
+            jws: signed(&signer, 9),
+        }
+        .to_line();
+        let text = format!("{}\n\n{line}\n{}\n", signed(&signer, 3), signed(&signer, 5));
+        let parsed = parse(&text).unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[1].0, 3, "line numbers count blank lines");
+        let (line_no, jws) = newest(&parsed).unwrap();
+        assert_eq!(*line_no, 3);
+        assert_eq!(Key::Signer(&signer).claims(jws).unwrap().seq, 9);
+        assert!(
+            parse("not an anchor\n")
+                .unwrap_err()
+                .contains("line 1: neither")
+        );
+    }
+
+    // Issue 12 item 10: a JWS by another key, or one that is not an anchor, is not accepted.
+    #[test]
+    fn only_anchors_signed_by_the_key_are_accepted() {
+        let ours = Signer::from_secret(b"a test key of some length").unwrap();
+        let theirs = Signer::from_secret(b"somebody else's key entirely").unwrap();
+        let jws = signed(&theirs, 4);
+        assert!(Key::Signer(&ours).claims(&jws).is_none());
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(ours.jwks()).unwrap();
+        assert!(Key::Jwks(&jwks).claims(&jws).is_none());
+        assert_eq!(Key::Jwks(&jwks).claims(&signed(&ours, 4)).unwrap().seq, 4);
+        let receipt = ours
+            .sign(&serde_json::json!({"typ": "rightful.receipt", "seq": 4, "hash": "ab", "at": "2026-12-01T00:00:00Z"}))
+            .unwrap();
+        assert!(Key::Signer(&ours).claims(&receipt).is_none());
+    }
+}

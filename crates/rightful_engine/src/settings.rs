@@ -765,6 +765,8 @@ mod tests {
         assert_eq!(s.server.listen, "127.0.0.1:8080");
         assert_eq!(s.policy.dir, PathBuf::from("config/policy"));
         assert_eq!(s.deadlines.identity_request_window_days, 5);
+        assert_eq!(s.audit.anchor_every_secs, 60);
+        assert!(s.audit.anchor_url.is_empty());
     }
 
     #[test]
