@@ -19,6 +19,8 @@ macro_rules! out_nonl {
     }};
 }
 
+mod audit;
+
 use clap::{Args, Parser, Subcommand};
 use rightful_engine::register::Format;
 use rightful_engine::settings::Settings;
@@ -637,168 +639,14 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
             command: AuditCommand::Verify { anchor, key, data },
         } => {
             let s = settings(config, Some(&data), None)?;
-            audit_verify(&s, anchor.as_deref(), key.as_deref())
+            audit::verify(&s, anchor.as_deref(), key.as_deref())
         }
         Command::Audit {
             command: AuditCommand::Anchor { data },
-        } => {
-            let s = settings(config, Some(&data), None)?;
-            let engine = Engine::open(s)?;
-            let outcome = actix_web::rt::System::new()
-                .block_on(rightful_engine::anchor::run_once(&engine))?;
-            use rightful_engine::anchor::Outcome;
-            match outcome {
-                Outcome::Anchored(a) => {
-                    out!(
-                        "anchored entry {} ({}) at {}",
-                        a.seq,
-                        a.hash,
-                        a.at.to_rfc3339()
-                    );
-                    out!(
-                        "appended to {}",
-                        rightful_engine::anchor::file_path(&engine.settings).display()
-                    );
-                }
-                Outcome::Unchanged { seq } => out!("entry {seq} is signed already"),
-                Outcome::Empty => out!("the audit trail is empty: nothing to sign"),
-                Outcome::Refused(problems) => {
-                    out!("NOT anchored: the trail does not extend the last signed head:");
-                    for p in problems {
-                        out!("  - {p}");
-                    }
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => audit::anchor(settings(config, Some(&data), None)?),
         Command::Audit {
             command: AuditCommand::Anchors { out, data },
-        } => {
-            let s = settings(config, Some(&data), None)?;
-            let store = rightful_store::Store::open(&s.database_url()?, 1)?;
-            let anchors = rightful_engine::anchor::all(&store)?;
-            let mut text = String::new();
-            for a in &anchors {
-                text.push_str(&a.to_line());
-                text.push('\n');
-            }
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, text).map_err(|source| EngineError::Io {
-                        path: path.display().to_string(),
-                        source,
-                    })?;
-                    eprintln!("wrote {} anchor(s) to {}", anchors.len(), path.display());
-                }
-                None => out_nonl!("{text}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// `rightful audit verify [--anchor FILE] [--key JWKS]`.
-fn audit_verify(
-    s: &Settings,
-    anchor: Option<&std::path::Path>,
-    key: Option<&std::path::Path>,
-) -> Result<ExitCode, EngineError> {
-    use rightful_engine::anchor::{Against, Key};
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path).map_err(|source| EngineError::Io {
-            path: path.display().to_string(),
-            source,
-        })
-    };
-    let jwks = match key {
-        Some(path) => match serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&read(path)?) {
-            Ok(set) => Some(set),
-            Err(e) => {
-                eprintln!("error: {}: not a JWK Set: {e}", path.display());
-                return Ok(ExitCode::from(2));
-            }
-        },
-        None => None,
-    };
-    let signer = match &jwks {
-        Some(_) => None,
-        None => rightful_engine::secrets::load_existing(
-            s,
-            rightful_engine::signing::SIGNING_KEY_VAR,
-            "signing.key",
-        )
-        .map(|secret| rightful_engine::signing::Signer::from_secret(&secret))
-        .transpose()?,
-    };
-    let key = match (&jwks, &signer) {
-        (Some(set), _) => Some(Key::Jwks(set)),
-        (None, Some(signer)) => Some(Key::Signer(signer)),
-        (None, None) => None,
-    };
-    let against = match anchor {
-        Some(path) => match rightful_engine::anchor::parse(&read(path)?) {
-            Ok(given) => Against::Given(given),
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return Ok(ExitCode::from(2));
-            }
-        },
-        None => Against::Known(rightful_engine::anchor::file_path(s)),
-    };
-    let store = rightful_store::Store::open(&s.database_url()?, 1)?;
-    let report = match key {
-        Some(key) => {
-            store.with_conn(|c| Ok(rightful_engine::anchor::verify(c, key, &against)))??
-        }
-        None if anchor.is_some() => {
-            eprintln!(
-                "error: no signing key in the data directory nor in {}: pass --key JWKS",
-                rightful_engine::signing::SIGNING_KEY_VAR
-            );
-            return Ok(ExitCode::from(2));
-        }
-        None => rightful_engine::anchor::Report {
-            verification: store.with_conn(rightful_store::models::audit::verify)?,
-            anchor: None,
-            refused: Vec::new(),
-        },
-    };
-    let v = &report.verification;
-    let against = match &report.anchor {
-        Some(a) => format!(
-            "the signed head of {} (entry {})",
-            a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            a.seq
-        ),
-        None => "no signed head".to_owned(),
-    };
-    if report.ok() {
-        if report.anchor.is_some() {
-            out!(
-                "audit trail intact: {} entries; checked against {against}",
-                v.entries
-            );
-        } else {
-            out!(
-                "audit trail intact: {} entries (the chain only: no signed head to check it against)",
-                v.entries
-            );
-        }
-        Ok(ExitCode::SUCCESS)
-    } else {
-        out!(
-            "audit trail NOT intact: {} entries checked against {against}, {} problem(s):",
-            v.entries,
-            v.problems.len() + report.refused.len()
-        );
-        for p in &report.refused {
-            out!("  - {p}");
-        }
-        for p in &v.problems {
-            out!("  - {p}");
-        }
-        Ok(ExitCode::FAILURE)
+        } => audit::anchors(&settings(config, Some(&data), None)?, out.as_deref()),
     }
 }
 
