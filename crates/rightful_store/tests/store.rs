@@ -158,6 +158,46 @@ fn f2_the_database_refuses_to_update_or_delete_an_audit_entry() {
     }
 }
 
+// Issue 12 item 10: a signed head is kept as written; only its delivery time may be recorded.
+#[test]
+fn the_database_refuses_to_change_or_delete_an_anchor_but_records_its_delivery() {
+    use rightful_store::models::audit_anchor::{self, AnchorRow};
+    for db in databases() {
+        let store = db.store().unwrap();
+        store
+            .with_conn(|c| {
+                let row = AnchorRow {
+                    seq: 1,
+                    hash: "ab".repeat(32),
+                    signed_at: Utc::now().naive_utc(),
+                    jws: "a.b.c".into(),
+                    sent_at: None,
+                };
+                assert!(audit_anchor::insert(c, &row)?);
+                assert!(
+                    !audit_anchor::insert(c, &row)?,
+                    "{}: one per position",
+                    db.url
+                );
+                use rightful_store::schema::audit_anchors::dsl as a;
+                let upd = diesel::update(a::audit_anchors.find(1))
+                    .set(a::jws.eq("x.y.z"))
+                    .execute(c);
+                assert!(upd.is_err(), "{}: an UPDATE must be refused", db.url);
+                let del = diesel::delete(a::audit_anchors.find(1)).execute(c);
+                assert!(del.is_err(), "{}: a DELETE must be refused", db.url);
+                audit_anchor::mark_sent(c, 1, Utc::now().naive_utc())?;
+                let kept = audit_anchor::all(c)?;
+                assert_eq!(kept.len(), 1);
+                assert_eq!(kept[0].jws, "a.b.c");
+                assert!(kept[0].sent_at.is_some());
+                assert!(audit_anchor::unsent(c, 10)?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+    }
+}
+
 /// Lifts the append-only triggers, as an attacker with DDL rights could, so the chain itself
 /// must catch the change.
 fn drop_guards(c: &mut DbConn) {
