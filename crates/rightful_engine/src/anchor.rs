@@ -310,6 +310,18 @@ pub enum Outcome {
     Refused(Vec<String>),
 }
 
+/// What [`anchor`] found the head to need.
+enum Next {
+    /// The trail is empty.
+    Empty,
+    /// The head is signed already.
+    Signed(i64),
+    /// The trail does not grow from the newest signed head.
+    Refused(Tamper),
+    /// The head `(seq, hash)`, to sign.
+    Sign(i64, String),
+}
+
 /// Signs the trail's head when it moved since the newest signed head and the trail still grows
 /// from it (blocking: run it on a blocking thread). Writes the table and the local file.
 pub fn anchor(
@@ -328,14 +340,15 @@ pub fn anchor(
     }
     anchors.sort_by_key(|a| a.seq);
     let newest = anchors.pop();
-    // `None`: empty trail; `Some(Err)`: refused; `Some(Ok(None))`: signed already.
-    let prepared = store.with_conn(|conn| {
+    let next = store.with_conn(|conn| {
         let (head_seq, head_hash) = trail::head(conn)?;
         if head_seq == 0 {
-            return Ok(None);
+            return Ok(Next::Empty);
         }
         let problem = match newest {
-            Some(a) if a.seq == head_seq && a.hash == head_hash => return Ok(Some(Ok(None))),
+            Some(a) if a.seq == head_seq && a.hash == head_hash => {
+                return Ok(Next::Signed(head_seq));
+            }
             Some(a) => {
                 let since = trail::since(conn, a.seq)?;
                 audit::extends(&a, &since, (head_seq, &head_hash)).err()
@@ -353,20 +366,16 @@ pub fn anchor(
                     .or((!at_head).then_some(Tamper::Altered { seq: head_seq }))
             }
         };
-        Ok(Some(match problem {
-            Some(p) => Err(vec![p.to_string()]),
-            None => Ok(Some((head_seq, head_hash))),
-        }))
+        Ok(match problem {
+            Some(p) => Next::Refused(p),
+            None => Next::Sign(head_seq, head_hash),
+        })
     })?;
-    let (seq, hash) = match prepared {
-        None => return Ok(Outcome::Empty),
-        Some(Err(problems)) => return Ok(Outcome::Refused(problems)),
-        Some(Ok(None)) => {
-            return Ok(Outcome::Unchanged {
-                seq: store.with_conn(trail::head)?.0,
-            });
-        }
-        Some(Ok(Some(head))) => head,
+    let (seq, hash) = match next {
+        Next::Empty => return Ok(Outcome::Empty),
+        Next::Refused(p) => return Ok(Outcome::Refused(vec![p.to_string()])),
+        Next::Signed(seq) => return Ok(Outcome::Unchanged { seq }),
+        Next::Sign(seq, hash) => (seq, hash),
     };
     let at = rightful_store::models::audit::to_micros(now);
     let claims = AnchorClaims::new(seq, &hash, at);
