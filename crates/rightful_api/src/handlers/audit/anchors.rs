@@ -12,8 +12,8 @@ use rightful_engine::Engine;
     responses((status = 200, body = Vec<crate::openapi::AnchorBody>, description = "Every signed head, oldest first"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 500, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_anchors(
-    engine: web::Data<Engine>,
     _: Auth<Auditor>,
+    engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let anchors = rightful_engine::anchor::list(&engine).await?;
     Ok(HttpResponse::Ok().json(anchors))
