@@ -658,6 +658,22 @@ pub async fn status_for_subject(
         .ok_or(IntakeError::NotFound)
 }
 
+/// The OpenAPI schema of an extension's reason: one of the two the regulation admits.
+fn extension_reason_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["complexity", "number_of_requests"]))
+        .build()
+}
+
+/// The OpenAPI schema of an objection's assessment.
+fn assessment_outcome_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["upheld", "overridden"]))
+        .build()
+}
+
 /// A DPO decision.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
@@ -674,7 +690,7 @@ pub enum Decision {
     /// Extend by two months (A4).
     Extend {
         /// Complexity or number of requests: `complexity` or `number_of_requests`.
-        #[schema(value_type = String)]
+        #[schema(schema_with = extension_reason_schema)]
         reason: ExtensionReason,
         /// The reasons told to the subject.
         reasons: String,
@@ -705,6 +721,7 @@ pub enum Decision {
     /// lifts the restriction with a notice.
     AssessObjection {
         /// `upheld` or `overridden`.
+        #[schema(schema_with = assessment_outcome_schema)]
         outcome: String,
         /// The documented assessment.
         reasons: String,

@@ -48,10 +48,12 @@ fn answer(r: Result<serde_json::Value, DrpError>) -> HttpResponse {
 
 /// Pair-wise key set-up: a body signed by the registered agent named in the path gives it a
 /// bearer token. Any failure is 403 with an empty body.
-#[utoipa::path(post, path = "/v1/agent/{agent_id}", tag = "drp",
+#[utoipa::path(
+    post, path = "/v1/agent/{agent_id}", tag = "drp", operation_id = "drp_pair_agent",
     params(("agent_id" = String, Path, description = "The agent's id in the registry")),
     request_body(content = String, content_type = "text/plain", description = "base64(signature ‖ JSON {agent-id, business-id, issued-at, expires-at})"),
-    responses((status = 200, description = "`{\"agent-id\": …, \"token\": …}`"), (status = 403, description = "Validation failed (empty body)")))]
+    responses((status = 200, description = "Paired: the token is shown once", body = crate::openapi::DrpPaired), (status = 403, description = "Validation failed (empty body)"), (status = 404, description = "The Data Rights Protocol is not enabled", body = DrpErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached (not fatal: try again)", body = DrpErrorBody))
+)]
 pub async fn post_agent(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -69,10 +71,12 @@ pub async fn post_agent(
 }
 
 /// Agent information: `{}` while the token is valid for this agent.
-#[utoipa::path(get, path = "/v1/agent/{agent_id}", tag = "drp",
+#[utoipa::path(
+    get, path = "/v1/agent/{agent_id}", tag = "drp", operation_id = "drp_agent_info",
     params(("agent_id" = String, Path, description = "The agent's id")),
-    responses((status = 200, description = "`{}`"), (status = 403, body = DrpErrorBody)),
-    security(("drp_token" = [])))]
+    responses((status = 200, description = "`{}`: the token is valid for this agent", body = crate::openapi::DrpAgentInfo), (status = 403, description = "A missing, unknown or expired token, or a request another agent manages (the protocol answers 403, not 401)", body = DrpErrorBody), (status = 404, description = "The Data Rights Protocol is not enabled", body = DrpErrorBody), (status = 503, description = "The engine database cannot be reached (not fatal: try again)", body = DrpErrorBody)),
+    security(("drp_token" = []))
+)]
 pub async fn get_agent(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -86,10 +90,12 @@ pub async fn get_agent(
 }
 
 /// Exercise: a signed data rights request; answers its status object.
-#[utoipa::path(post, path = "/v1/data-rights-request", tag = "drp",
+#[utoipa::path(
+    post, path = "/v1/data-rights-request", tag = "drp", operation_id = "drp_exercise",
     request_body(content = String, content_type = "text/plain", description = "base64(signature ‖ JSON exercise)"),
-    responses((status = 200, description = "The status object"), (status = 400, body = DrpErrorBody), (status = 403, body = DrpErrorBody)),
-    security(("drp_token" = [])))]
+    responses((status = 200, description = "The status object", body = crate::openapi::DrpStatusBody), (status = 400, description = "A malformed or unsupported exercise", body = DrpErrorBody), (status = 403, description = "A missing, unknown or expired token, or a request another agent manages (the protocol answers 403, not 401)", body = DrpErrorBody), (status = 404, description = "The Data Rights Protocol is not enabled", body = DrpErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached (not fatal: try again)", body = DrpErrorBody)),
+    security(("drp_token" = []))
+)]
 pub async fn post_request(
     engine: web::Data<Engine>,
     body: web::Bytes,
@@ -103,10 +109,12 @@ pub async fn post_request(
 }
 
 /// Status: the request's status object; 403 when another agent manages it.
-#[utoipa::path(get, path = "/v1/data-rights-request/{id}", tag = "drp",
+#[utoipa::path(
+    get, path = "/v1/data-rights-request/{id}", tag = "drp", operation_id = "drp_status",
     params(("id" = String, Path, description = "The DRP request_id")),
-    responses((status = 200, description = "The status object"), (status = 403, body = DrpErrorBody), (status = 404, body = DrpErrorBody)),
-    security(("drp_token" = [])))]
+    responses((status = 200, description = "The status object", body = crate::openapi::DrpStatusBody), (status = 403, description = "A missing, unknown or expired token, or a request another agent manages (the protocol answers 403, not 401)", body = DrpErrorBody), (status = 404, description = "Unknown request, or the Data Rights Protocol is not enabled", body = DrpErrorBody), (status = 503, description = "The engine database cannot be reached (not fatal: try again)", body = DrpErrorBody)),
+    security(("drp_token" = []))
+)]
 pub async fn get_request(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -121,11 +129,13 @@ pub async fn get_request(
 
 /// Revoke: a signed `{"reason": …}`; the request becomes `revoked` unless it is already being
 /// carried out (409).
-#[utoipa::path(delete, path = "/v1/data-rights-request/{id}", tag = "drp",
+#[utoipa::path(
+    delete, path = "/v1/data-rights-request/{id}", tag = "drp", operation_id = "drp_revoke",
     params(("id" = String, Path, description = "The DRP request_id")),
     request_body(content = String, content_type = "text/plain", description = "base64(signature ‖ JSON {reason})"),
-    responses((status = 200, description = "The status object, `revoked`"), (status = 403, body = DrpErrorBody), (status = 409, body = DrpErrorBody)),
-    security(("drp_token" = [])))]
+    responses((status = 200, description = "The status object, `revoked`", body = crate::openapi::DrpStatusBody), (status = 400, description = "Not a signed revocation", body = DrpErrorBody), (status = 403, description = "A missing, unknown or expired token, or a request another agent manages (the protocol answers 403, not 401)", body = DrpErrorBody), (status = 404, description = "Unknown request, or the Data Rights Protocol is not enabled", body = DrpErrorBody), (status = 409, description = "Already being carried out", body = DrpErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached (not fatal: try again)", body = DrpErrorBody)),
+    security(("drp_token" = []))
+)]
 pub async fn delete_request(
     engine: web::Data<Engine>,
     path: web::Path<String>,
@@ -140,10 +150,12 @@ pub async fn delete_request(
 }
 
 /// The result of a fulfilled access request (the `results_url`): a ZIP, streamed.
-#[utoipa::path(get, path = "/v1/data-rights-request/{id}/result", tag = "drp",
+#[utoipa::path(
+    get, path = "/v1/data-rights-request/{id}/result", tag = "drp", operation_id = "drp_result",
     params(("id" = String, Path, description = "The DRP request_id")),
-    responses((status = 200, description = "The result, a ZIP", content_type = "application/zip"), (status = 403, body = DrpErrorBody), (status = 409, body = DrpErrorBody)),
-    security(("drp_token" = [])))]
+    responses((status = 200, description = "The result, a ZIP", content((String = "application/zip"))), (status = 403, description = "A missing, unknown or expired token, or a request another agent manages (the protocol answers 403, not 401)", body = DrpErrorBody), (status = 404, description = "Unknown request, the result file is gone, or the Data Rights Protocol is not enabled", body = crate::openapi::AnyErrorBody), (status = 409, description = "Not fulfilled yet, or the download expired", body = DrpErrorBody), (status = 503, description = "The engine database cannot be reached (not fatal: try again)", body = DrpErrorBody)),
+    security(("drp_token" = []))
+)]
 pub async fn get_result(
     engine: web::Data<Engine>,
     path: web::Path<String>,

@@ -7,8 +7,10 @@ use diesel::connection::SimpleConnection;
 use rightful_engine::Engine;
 
 /// Liveness and readiness: the server answers and the engine database responds.
-#[utoipa::path(get, path = "/health", tag = "public",
-    responses((status = 200, description = "The server answers and the engine database responds"), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(
+    get, path = "/health", tag = "public", operation_id = "get_health",
+    responses((status = 200, description = "The server answers and the engine database responds", body = crate::openapi::HealthBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody))
+)]
 pub async fn get_health(engine: web::Data<Engine>, _: Public) -> Result<HttpResponse, ApiError> {
     engine
         .store

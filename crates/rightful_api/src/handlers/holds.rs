@@ -20,18 +20,22 @@ pub struct NewHold {
 }
 
 /// Every hold, newest first.
-#[utoipa::path(get, path = "/v1/holds", tag = "dpo",
-    responses((status = 200, description = "`{\"holds\": [...]}`"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/v1/holds", tag = "dpo", operation_id = "list_holds",
+    responses((status = 200, description = "Every hold, newest first", body = crate::openapi::HoldsBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list_holds(_: Auth<Dpo>, engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
     let holds = rightful_engine::retention::holds(&engine).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"holds": holds})))
 }
 
 /// Places a hold: 201 with its id.
-#[utoipa::path(post, path = "/v1/holds", tag = "dpo", request_body = NewHold,
-    responses((status = 201, description = "`{\"id\": …}`"), (status = 400, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/v1/holds", tag = "dpo", operation_id = "place_hold", request_body = NewHold,
+    responses((status = 201, description = "Placed", body = crate::openapi::HoldCreated), (status = 400, description = "Malformed body, unknown field, an identity kind no store map knows, or an empty value or reason", body = crate::error::ErrorBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib` (also when only Content-Length announces it)", body = crate::error::ErrorBody), (status = 415, description = "The body is not sent as `application/json`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn post_hold(
     auth: Auth<Dpo>,
     engine: web::Data<Engine>,
@@ -50,10 +54,12 @@ pub async fn post_hold(
 }
 
 /// Releases a hold: 204.
-#[utoipa::path(delete, path = "/v1/holds/{id}", tag = "dpo",
+#[utoipa::path(
+    delete, path = "/v1/holds/{id}", tag = "dpo", operation_id = "release_hold",
     params(("id" = String, Path, description = "The hold")),
-    responses((status = 204, description = "Released"), (status = 404, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 204, description = "Released"), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 404, description = "No such active hold (also any id that is not a UUID)", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn delete_hold(
     auth: Auth<Dpo>,
     engine: web::Data<Engine>,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 /// The question.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = SuppressionCheck)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
     /// The marketing purpose.
@@ -20,9 +21,9 @@ pub struct Check {
 
 /// `{"suppressed": true|false}`.
 #[utoipa::path(
-    post, path = "/v1/suppressions/check", tag = "site",
+    post, path = "/v1/suppressions/check", tag = "site", operation_id = "check_suppression",
     request_body = Check,
-    responses((status = 200, description = "`{\"suppressed\": bool}`"), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "Whether the address must not be written to for that purpose", body = crate::openapi::SuppressionBody), (status = 400, description = "Malformed body, unknown field, or not a marketing purpose", body = crate::error::ErrorBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib` (also when only Content-Length announces it)", body = crate::error::ErrorBody), (status = 415, description = "The body is not sent as `application/json`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn post_check(

@@ -20,10 +20,12 @@ pub struct Query {
 }
 
 /// Exports the entries of the period.
-#[utoipa::path(get, path = "/v1/audit", tag = "auditor",
-    params(("from" = Option<String>, Query, description = "First day, YYYY-MM-DD"), ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD"), ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, description = "The entries of the period, each with its hash and the previous one's"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/v1/audit", tag = "auditor", operation_id = "get_audit",
+    params(("from" = Option<chrono::NaiveDate>, Query, description = "First day, YYYY-MM-DD"), ("to" = Option<chrono::NaiveDate>, Query, description = "Last day, YYYY-MM-DD"), ("format" = Option<crate::openapi::AuditFormat>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "The entries of the period, each with its hash and the previous one's", content((Vec<crate::openapi::AuditEntry> = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed query or body, an unknown field or parameter, or a value out of its set", body = crate::error::ErrorBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get_audit(
     _: Auth<Auditor>,
     engine: web::Data<Engine>,

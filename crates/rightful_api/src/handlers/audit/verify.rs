@@ -6,10 +6,13 @@ use crate::error::ApiError;
 use actix_web::{HttpResponse, web};
 use rightful_engine::Engine;
 
-/// The verification result: `{"ok", "entries", "problems": [...], "anchored_seq", "anchored_at"}`.
-#[utoipa::path(get, path = "/v1/audit/verify", tag = "auditor",
-    responses((status = 200, body = crate::openapi::VerifyBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 500, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+/// The verification result: `{"ok", "entries", "problems": [...], "anchored_seq", "anchored_at"}`,
+/// against the newest signed head.
+#[utoipa::path(
+    get, path = "/v1/audit/verify", tag = "auditor", operation_id = "verify_audit",
+    responses((status = 200, description = "The verification; `ok` is false when the chain is broken", body = crate::openapi::VerifyBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get_verify(
     _: Auth<Auditor>,
     engine: web::Data<Engine>,

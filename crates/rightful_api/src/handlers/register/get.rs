@@ -17,9 +17,11 @@ pub struct Query {
 }
 
 /// Exports the register (Art. 30) derived from the policy the engine enforces.
-#[utoipa::path(get, path = "/v1/register", tag = "public",
-    params(("format" = Option<String>, Query, description = "csv (default, CNIL template order), json or jsonld (DPV)")),
-    responses((status = 200, description = "The register of processing activities (Art. 30)"), (status = 400, body = crate::error::ErrorBody), (status = 409, description = "An Art. 30(1) field is empty", body = crate::error::ErrorBody)))]
+#[utoipa::path(
+    get, path = "/v1/register", tag = "public", operation_id = "get_register",
+    params(("format" = Option<crate::openapi::RegisterFormat>, Query, description = "csv (default, CNIL template order), json or jsonld (DPV)")),
+    responses((status = 200, description = "The register of processing activities (Art. 30)", content((String = "text/csv"), (Object = "application/json"), (Object = "application/ld+json"))), (status = 400, description = "An unknown format or parameter", body = crate::error::ErrorBody), (status = 409, description = "`register_incomplete`: an Art. 30(1) field is empty", body = crate::error::ErrorBody))
+)]
 pub async fn get_register(
     engine: web::Data<Engine>,
     query: web::Query<Query>,

@@ -8,9 +8,9 @@ use rightful_engine::Engine;
 
 /// The versions, oldest first.
 #[utoipa::path(
-    get, path = "/v1/requests/{id}/directives", tag = "subject",
+    get, path = "/v1/requests/{id}/directives", tag = "subject", operation_id = "get_request_directives",
     params(("id" = String, Path, description = "Any of the subject's post-mortem requests")),
-    responses((status = 200, description = "Every version, oldest first"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "Every version, oldest first", body = crate::openapi::DirectivesBody), (status = 403, description = "`identity_not_verified`: the request's identity is not verified yet", body = crate::error::ErrorBody), (status = 404, description = "Unknown request, any id that is not a UUID, or a missing or wrong subject token (indistinguishable)", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
     security(("request_token" = []))
 )]
 pub async fn get_directives(

@@ -39,10 +39,10 @@ pub(crate) async fn read_body(
 
 /// Stores the upload: 204.
 #[utoipa::path(
-    put, path = "/v1/requests/{id}/documents/{kind}", tag = "subject",
-    params(("id" = String, Path, description = "The request id"), ("kind" = String, Path, description = "identity_document, death_certificate, heir_status, executor_designation or mandate")),
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The document: PDF, JPEG or PNG"),
-    responses((status = 204, description = "Stored until the DPO checks it"), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
+    put, path = "/v1/requests/{id}/documents/{kind}", tag = "subject", operation_id = "upload_document",
+    params(("id" = String, Path, description = "The request id"), ("kind" = crate::openapi::DocumentKindName, Path, description = "The document asked for")),
+    request_body(description = "The document: PDF, JPEG or PNG, at most `identity.document_max_kib`", content(("application/pdf"), ("image/jpeg"), ("image/png"))),
+    responses((status = 204, description = "Stored until the DPO checks it"), (status = 400, description = "Not a document kind, a media type other than PDF, JPEG or PNG, or no document of that kind is asked for", body = crate::error::ErrorBody), (status = 404, description = "Unknown request, any id that is not a UUID, or a missing or wrong subject token (indistinguishable)", body = crate::error::ErrorBody), (status = 413, description = "The document is larger than `identity.document_max_kib`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
     security(("request_token" = []))
 )]
 pub async fn put_document(
@@ -88,9 +88,9 @@ pub async fn put_document(
 
 /// The uploaded document, as uploaded.
 #[utoipa::path(
-    get, path = "/v1/requests/{id}/documents/{kind}", tag = "dpo",
-    params(("id" = String, Path, description = "The request id"), ("kind" = String, Path, description = "The document kind")),
-    responses((status = 200, description = "The document", content_type = "application/octet-stream"), (status = 404, description = "None waiting", body = crate::error::ErrorBody)),
+    get, path = "/v1/requests/{id}/documents/{kind}", tag = "dpo", operation_id = "read_document",
+    params(("id" = String, Path, description = "The request id"), ("kind" = crate::openapi::DocumentKindName, Path, description = "The document kind")),
+    responses((status = 200, description = "The document, as uploaded (the reading is audited)", content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"))), (status = 400, description = "Not a document kind", body = crate::error::ErrorBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 404, description = "No such request, or no document of that kind waiting", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn get_document(
@@ -122,20 +122,23 @@ pub async fn get_document(
 
 /// The DPO's check.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = DocumentCheck)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
     /// `accepted` or `rejected`.
+    #[schema(value_type = crate::openapi::CheckOutcome)]
     pub outcome: String,
     /// How it was checked (kept; the document is not).
+    #[schema(pattern = r"\S")]
     pub method: String,
 }
 
 /// Records the check and deletes the document; answers the request's status.
 #[utoipa::path(
-    post, path = "/v1/requests/{id}/documents/{kind}/check", tag = "dpo",
-    params(("id" = String, Path, description = "The request id"), ("kind" = String, Path, description = "The document kind")),
+    post, path = "/v1/requests/{id}/documents/{kind}/check", tag = "dpo", operation_id = "check_document",
+    params(("id" = String, Path, description = "The request id"), ("kind" = crate::openapi::DocumentKindName, Path, description = "The document kind")),
     request_body = Check,
-    responses((status = 200, description = "Checked and deleted; the request's status", body = crate::openapi::StatusBody), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "Checked and deleted; the request's status", body = crate::openapi::StatusBody), (status = 400, description = "Malformed body, unknown field, not a document kind, a blank method, or no uploaded document of that kind waiting", body = crate::error::ErrorBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 404, description = "No such request, or no document of that kind waiting", body = crate::error::ErrorBody), (status = 409, description = "`invalid_transition`: the request's state does not allow it", body = crate::error::ErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib` (also when only Content-Length announces it)", body = crate::error::ErrorBody), (status = 415, description = "The body is not sent as `application/json`", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn post_check(

@@ -7,10 +7,12 @@ use rightful_engine::Engine;
 use rightful_store::models::request;
 
 /// The request, its subject and its events.
-#[utoipa::path(get, path = "/v1/requests/{id}", tag = "dpo",
+#[utoipa::path(
+    get, path = "/v1/requests/{id}", tag = "dpo", operation_id = "get_request",
     params(("id" = String, Path, description = "The request id")),
-    responses((status = 200, description = "The request, its subject, documents and full history"), (status = 404, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+    responses((status = 200, description = "The request, its subject, documents, execution journal and full history", body = crate::openapi::RequestDetail), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 404, description = "No such request (also any id that is not a UUID)", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn get_request(
     _: Auth<Dpo>,
     engine: web::Data<Engine>,

@@ -25,10 +25,12 @@ pub struct Query {
 }
 
 /// Lists requests by due date.
-#[utoipa::path(get, path = "/v1/requests", tag = "dpo",
-    params(("status" = Option<String>, Query, description = "Only this status"), ("type" = Option<String>, Query, description = "Only this type"), ("due" = Option<String>, Query, description = "soon or overdue"), ("paused" = Option<bool>, Query, description = "Only requests whose clock is paused")),
-    responses((status = 200, description = "The queue, soonest due first"), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/v1/requests", tag = "dpo", operation_id = "list_requests",
+    params(("status" = Option<crate::openapi::RequestStatus>, Query, description = "Only this status"), ("type" = Option<crate::openapi::RequestTypeName>, Query, description = "Only this type"), ("due" = Option<crate::openapi::DueFilter>, Query, description = "soon or overdue"), ("paused" = Option<bool>, Query, description = "Only requests whose clock is paused")),
+    responses((status = 200, description = "The queue, soonest due first", body = crate::openapi::QueueBody), (status = 400, description = "Malformed query or body, an unknown field or parameter, or a value out of its set", body = crate::error::ErrorBody), (status = 401, description = "No staff token, or one that is malformed, expired or not ours (checked before the query and the body)", body = crate::error::ErrorBody), (status = 403, description = "The token's role may not call this route", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
 pub async fn list_requests(
     _: Auth<Dpo>,
     engine: web::Data<Engine>,

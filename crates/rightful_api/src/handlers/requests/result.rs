@@ -11,9 +11,9 @@ use std::io::Read;
 /// The ZIP; 404 for an unknown request or a wrong token, 409 before the request is completed,
 /// 410 once the download has expired.
 #[utoipa::path(
-    get, path = "/v1/requests/{id}/result", tag = "subject",
+    get, path = "/v1/requests/{id}/result", tag = "subject", operation_id = "get_request_result",
     params(("id" = String, Path, description = "The request id")),
-    responses((status = 200, description = "The result, a ZIP", content_type = "application/zip"), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "Not completed yet", body = crate::error::ErrorBody), (status = 410, description = "The download expired", body = crate::error::ErrorBody)),
+    responses((status = 200, description = "The result, a ZIP", content((String = "application/zip"))), (status = 403, description = "`identity_not_verified`: the request's identity is not verified yet", body = crate::error::ErrorBody), (status = 404, description = "Unknown request, any id that is not a UUID, or a missing or wrong subject token (indistinguishable)", body = crate::error::ErrorBody), (status = 409, description = "`not_ready`: not completed yet", body = crate::error::ErrorBody), (status = 410, description = "`expired`: the download expired", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
     security(("request_token" = []))
 )]
 pub async fn get_result(

@@ -7,10 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use rightful_engine::Engine;
 
 /// The request's status and history.
-#[utoipa::path(get, path = "/v1/requests/{id}/status", tag = "subject",
+#[utoipa::path(
+    get, path = "/v1/requests/{id}/status", tag = "subject", operation_id = "get_request_status",
     params(("id" = String, Path, description = "The request id")),
-    responses((status = 200, body = rightful_engine::intake::StatusView), (status = 404, description = "Unknown request or wrong token (indistinguishable)", body = crate::error::ErrorBody)),
-    security(("request_token" = [])))]
+    responses((status = 200, description = "The status and its history", body = crate::openapi::SubjectStatusBody), (status = 404, description = "Unknown request, any id that is not a UUID, or a missing or wrong subject token (indistinguishable)", body = crate::error::ErrorBody), (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody)),
+    security(("request_token" = []))
+)]
 pub async fn get_status(
     engine: web::Data<Engine>,
     path: web::Path<String>,

@@ -13,10 +13,12 @@ pub const AGENT_SIGNATURE_HEADER: &str = "Rightful-Agent-Signature";
 
 /// Accepts the request: 201 with its id, the subject's token, the due date and the signed
 /// acknowledgement of receipt.
-#[utoipa::path(post, path = "/v1/requests", tag = "subject",
+#[utoipa::path(
+    post, path = "/v1/requests", tag = "subject", operation_id = "submit_request",
     request_body = rightful_engine::intake::Submission,
     params(("Rightful-Agent-Signature" = Option<String>, Header, description = "An authorised agent's signature over the exact body: `agent=<id>, signature=<base64 Ed25519>`")),
-    responses((status = 201, description = "Accepted: the token is shown once", body = rightful_engine::intake::Accepted), (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
+    responses((status = 201, description = "Accepted: the token is shown once", body = crate::openapi::AcceptedBody), (status = 400, description = "Malformed body, unknown field, invalid e-mail address, missing details, or a refused ID token or agent signature", body = crate::error::ErrorBody), (status = 413, description = "The body is larger than `server.body_limit_kib` (also when only Content-Length announces it)", body = crate::error::ErrorBody), (status = 415, description = "The body is not sent as `application/json`", body = crate::error::ErrorBody), (status = 429, description = "Too many calls from this client: try again after `Retry-After` seconds", body = crate::error::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))), (status = 503, description = "The engine database cannot be reached, or the identity code could not be mailed", body = crate::error::ErrorBody))
+)]
 pub async fn submit_request(
     engine: web::Data<Engine>,
     req: HttpRequest,
