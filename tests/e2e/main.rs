@@ -37,6 +37,7 @@ mod execution;
 mod http;
 mod identity;
 mod notices;
+mod openapi;
 mod own_copies;
 mod register;
 mod requests;
