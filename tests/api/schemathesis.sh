@@ -97,9 +97,10 @@ run dpo -H "Authorization: Bearer $token" || status=1
 kill -0 "$server_pid" 2>/dev/null || { echo "api-check: the server died" >&2; status=1; }
 # A panic, or an error Rightful logged for a 500 or 503 (actix's own notes about unparseable
 # requests, which it answers 400, are not ours).
-if grep -q 'panicked\|ERROR.*request failed' "$work/server.log"; then
+ours='panicked\|ERROR.*request failed\|ERROR.*DRP call failed'
+if grep -q "$ours" "$work/server.log"; then
   echo "api-check: the server logged errors:" >&2
-  grep 'panicked\|ERROR.*request failed' "$work/server.log" | head -20 >&2
+  grep "$ours" "$work/server.log" | head -20 >&2
   status=1
 fi
 [ "$status" = 0 ] && echo "api-check: 0 failures" || echo "api-check: FAILED (seed $SEED)" >&2
