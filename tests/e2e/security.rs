@@ -576,6 +576,16 @@ async fn item11_answers_carry_safe_headers_and_refuse_what_a_web_page_could_post
         .await
         .unwrap();
     assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET, POST");
+    let res = http()
+        .request(reqwest::Method::TRACE, format!("{base}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status().as_u16(), res.headers()["allow"].to_str().unwrap()),
+        (405, "GET")
+    );
     // Authentication before query validation.
     let res = http()
         .get(format!("{base}/v1/requests?status=nonsense"))

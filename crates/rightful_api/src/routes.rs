@@ -219,8 +219,41 @@ async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> 
     Err(ApiError::NotFound)
 }
 
-async fn method_not_allowed(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The methods the OpenAPI document lists for each path: a 405 names them in `Allow`, so the
+/// answer and the document cannot disagree.
+static ALLOWED: std::sync::LazyLock<std::collections::HashMap<String, String>> =
+    std::sync::LazyLock::new(|| {
+        let doc: serde_json::Value = serde_json::from_str(&OPENAPI).unwrap_or_default();
+        doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, ops)| {
+                let methods: Vec<String> = ops
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(m, _)| m.to_ascii_uppercase())
+                    .filter(|m| {
+                        ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&m.as_str())
+                    })
+                    .collect();
+                (path.clone(), methods.join(", "))
+            })
+            .collect()
+    });
+
+async fn method_not_allowed(req: HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError as _;
+    let mut res = ApiError::MethodNotAllowed.error_response();
+    let allow = req
+        .match_pattern()
+        .and_then(|p| ALLOWED.get(&p).cloned())
+        .unwrap_or_default();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
+    res
 }
 
 /// Logs each request by its route pattern (never the raw path or query, which may carry tokens
