@@ -43,6 +43,15 @@ export RIGHTFUL_STORE_LOGS_URL="sqlite://$work/logs.sqlite3"
 export RIGHTFUL_STORAGE__DATA_DIR="$work/data"
 export RIGHTFUL_MAIL__TRANSPORT=outbox
 export RIGHTFUL_LOG__FORMAT=text
+# The fuzzer sends thousands of requests from one address: the per-client and per-address limits
+# are lifted so that it reaches the validation behind them (the limits themselves, and their 429
+# with Retry-After, are tested in tests/e2e/security.rs).
+export RIGHTFUL_LIMITS__INTAKE_PER_IP='{ max = 1000000, per_secs = 1 }'
+export RIGHTFUL_LIMITS__INTAKE_PER_ADDRESS='{ max = 1000000, per_secs = 1 }'
+export RIGHTFUL_LIMITS__VERIFY_PER_IP='{ max = 1000000, per_secs = 1 }'
+export RIGHTFUL_LIMITS__TOKEN_PER_IP='{ max = 1000000, per_secs = 1 }'
+export RIGHTFUL_LIMITS__SIGNIN_PER_IP='{ max = 1000000, per_secs = 1 }'
+export RIGHTFUL_LIMITS__MAIL_PER_ADDRESS_PER_DAY=1000000
 $bin demo seed --scale 50 --if-missing >/dev/null
 password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 RIGHTFUL_STAFF_PASSWORD="$password" $bin staff add api_check_dpo --role dpo >/dev/null

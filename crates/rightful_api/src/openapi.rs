@@ -807,6 +807,10 @@ mod tests {
             ("post", "/v1/requests"),
             ("post", "/v1/requests/{id}/verify"),
             ("post", "/v1/auth/token"),
+            ("get", "/v1/requests/{id}/status"),
+            ("get", "/v1/requests/{id}/result"),
+            ("get", "/v1/requests/{id}/directives"),
+            ("put", "/v1/requests/{id}/documents/{kind}"),
         ] {
             let r = &doc["paths"][path][method]["responses"]["429"];
             assert_eq!(
