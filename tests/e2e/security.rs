@@ -583,7 +583,10 @@ async fn item11_answers_carry_safe_headers_and_refuse_what_a_web_page_could_post
         .await
         .unwrap();
     assert_eq!(
-        (res.status().as_u16(), res.headers()["allow"].to_str().unwrap()),
+        (
+            res.status().as_u16(),
+            res.headers()["allow"].to_str().unwrap()
+        ),
         (405, "GET")
     );
     // Authentication before query validation.

@@ -234,9 +234,7 @@ static ALLOWED: std::sync::LazyLock<std::collections::HashMap<String, String>> =
                     .into_iter()
                     .flatten()
                     .map(|(m, _)| m.to_ascii_uppercase())
-                    .filter(|m| {
-                        ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&m.as_str())
-                    })
+                    .filter(|m| ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&m.as_str()))
                     .collect();
                 (path.clone(), methods.join(", "))
             })
