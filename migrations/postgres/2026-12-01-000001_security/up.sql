@@ -5,7 +5,7 @@ ALTER TABLE request_subjects ADD COLUMN verified_at TIMESTAMP;
 ALTER TABLE staff ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
 -- Mail a stranger can cause (codes, acknowledgements) per address and day, by keyed hash.
 CREATE TABLE mail_quota (
-    address_hash VARCHAR(64) NOT NULL,
+    address_hash VARCHAR(80) NOT NULL,
     day DATE NOT NULL,
     sent INTEGER NOT NULL,
     PRIMARY KEY (address_hash, day)
