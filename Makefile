@@ -12,7 +12,7 @@ export RIGHTFUL_TEST_PG_URL RIGHTFUL_TEST_MYSQL_URL
 FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx
 
 
-.PHONY: help run demo-seed bench test check fmt fmt-check clippy doc deps-check jsonld-check api-check build release
+.PHONY: readme-check help run demo-seed bench test check fmt fmt-check clippy doc deps-check jsonld-check api-check build release
 
 help:
 	@echo "make run        start the server with the embedded SQLite state on 127.0.0.1:8080"
@@ -22,20 +22,25 @@ help:
 	@echo "make api-check  schemathesis against a live server's /openapi.json (every check, anonymous and DPO)"
 	@echo "make bench      carry out access and erasure requests on the demo site (after make demo-seed) and report timings"
 
-# `make run`: every store of the demo site in SQLite files (no server needed), seeded once.
-DEMO_SQLITE := RIGHTFUL_STORE_SHOP_URL=sqlite://data/demo-sqlite/shop.sqlite3 \
-	RIGHTFUL_STORE_CMS_URL=sqlite://data/demo-sqlite/cms.sqlite3 \
-	RIGHTFUL_STORE_LOGS_URL=sqlite://data/demo-sqlite/logs.sqlite3
-
+# `make run`: the demo site in SQLite files (the shipped configuration's store addresses), seeded
+# once, and the server. One build serves `make run` and `make test` (the same targets and features,
+# so neither rebuilds after the other). The demo is not swept at night: its records are past their
+# periods on purpose (`rightful retention run --dry-run` shows what a sweep would do).
 run:
-	cargo build --quiet -p rightful
-	$(DEMO_SQLITE) ./target/debug/rightful demo seed --scale 1000 --if-missing
-	$(DEMO_SQLITE) ./target/debug/rightful stores check
-	$(DEMO_SQLITE) ./target/debug/rightful serve
+	@echo "make run: building (the first build takes a few minutes; later ones reuse it)"
+	cargo build --quiet --workspace --all-targets
+	./target/debug/rightful demo seed --scale 1000 --if-missing
+	./target/debug/rightful stores check
+	RIGHTFUL_SCHEDULE__RETENTION= ./target/debug/rightful serve
 
-# The demo site on the real servers (shop on PostgreSQL, CMS on MariaDB, logs on SQLite).
+# The demo site on the real servers (shop on PostgreSQL, CMS on MariaDB, logs on SQLite), for
+# `make bench`.
+DEMO_SERVERS := RIGHTFUL_STORE_SHOP_URL=postgres://postgres@127.0.0.1:5432/rightful_demo_shop \
+	RIGHTFUL_STORE_CMS_URL=mysql://root@127.0.0.1:3306/rightful_demo_cms \
+	RIGHTFUL_STORE_LOGS_URL=sqlite://data/demo/logs.sqlite3
+
 demo-seed:
-	cargo run --quiet --release -p rightful -- demo seed --scale $(or $(SCALE),100000) --reset
+	$(DEMO_SERVERS) cargo run --quiet --release -p rightful -- demo seed --scale $(or $(SCALE),100000) --reset
 
 build:
 	cargo build --workspace --all-targets
@@ -70,7 +75,8 @@ deps-check:
 # Checklist G: the JSON-LD register expands with a real JSON-LD 1.1 processor (pyld, from PyPI).
 jsonld-check:
 	@python3 -c "import pyld" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pyld
-	cargo run --quiet -p rightful -- register export --format jsonld | python3 tests/jsonld/check.py
+	cargo build --quiet --workspace --all-targets
+	./target/debug/rightful register export --format jsonld | python3 tests/jsonld/check.py
 
 # Issue 12 item 12: the OpenAPI document tells the truth. A real server on a free loopback port
 # with throwaway state and the demo site in SQLite files; schemathesis (from PyPI, installed on
@@ -84,13 +90,17 @@ jsonld-check:
 api-check:
 	tests/api/schemathesis.sh
 
-check: fmt-check clippy doc deps-check jsonld-check test api-check
+check: fmt-check clippy doc deps-check test jsonld-check api-check readme-check
 
 # Carrying requests out on the demo site of `make demo-seed` (erasures change its data: reseed to
 # start again). Engine state in a throwaway directory. BENCH_COUNT requests of each type.
 bench:
 	cargo build --quiet --release -p rightful
 	rm -rf target/bench-data
-	./target/release/rightful requests bench --type access --count $(or $(BENCH_COUNT),200) --first 3 --step 7 --data-dir target/bench-data
-	./target/release/rightful requests bench --type erasure --count $(or $(BENCH_COUNT),200) --first 5 --step 7 --data-dir target/bench-data
+	$(DEMO_SERVERS) ./target/release/rightful requests bench --type access --count $(or $(BENCH_COUNT),200) --first 3 --step 7 --data-dir target/bench-data
+	$(DEMO_SERVERS) ./target/release/rightful requests bench --type erasure --count $(or $(BENCH_COUNT),200) --first 5 --step 7 --data-dir target/bench-data
 	./target/release/rightful retention bench --rows $(or $(BENCH_ROWS),10000000)
+
+# Issue 13 item 3: every README command, run as printed after `make run` (needs port 8080 free).
+readme-check:
+	bash tests/readme/run.sh

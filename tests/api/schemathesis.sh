@@ -24,7 +24,8 @@ python3 -c 'import sys, schemathesis as s; v = tuple(int(x) for x in s.__version
   || python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
 st() { python3 -m schemathesis.cli "$@"; }
 
-cargo build --quiet -p rightful
+# The same build as `make test` and `make run` (same targets, same features): no rebuild.
+cargo build --quiet --workspace --all-targets
 bin=./target/debug/rightful
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rightful-api-check.XXXXXX")

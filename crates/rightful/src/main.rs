@@ -1053,7 +1053,38 @@ fn serve(s: Settings) -> Result<ExitCode, EngineError> {
             engine.settings.drp.business_id
         );
     }
-    tracing::info!(listen.addr = %addr, purposes.count = engine.policy.purposes.len(), "server started");
+    // Which jobs run on their own, so that nobody is surprised by a nightly sweep.
+    let sched = &engine.settings.schedule;
+    let when = |cron: &str| {
+        if cron.trim().is_empty() {
+            "off".to_owned()
+        } else {
+            format!("`{}` (UTC)", cron.trim())
+        }
+    };
+    out!(
+        "  schedule: reminders and clean-up {}; retention sweep {}{}",
+        when(&sched.reminders),
+        when(&sched.retention),
+        if sched.retention.trim().is_empty() {
+            String::new()
+        } else {
+            format!(
+                " of stores {}",
+                engine
+                    .stores
+                    .iter()
+                    .map(|s| s.map.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    out!(
+        "  workers:  {} carrying out approved requests",
+        engine.settings.execution.workers
+    );
+    tracing::info!(listen.addr = %addr, purposes.count = engine.policy.purposes.len(), schedule.reminders = %sched.reminders, schedule.retention = %sched.retention, "server started");
     actix_web::rt::System::new()
         .block_on(async move {
             // Reminders and sweeps run inside the server, on the configured cron schedule.
