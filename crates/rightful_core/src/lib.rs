@@ -16,5 +16,6 @@ pub mod retention;
 pub mod rights;
 pub mod storemap;
 pub mod tomldate;
+pub mod tomlpos;
 
 pub use policy::{Policy, PurposeId};

@@ -6,10 +6,66 @@
 //! against the live database (tables and columns exist, every column is classified, NOT NULL
 //! columns are never nulled) is the connectors' job.
 
-use crate::policy::{CategoryId, ErasureRule, FieldId, Policy, PolicyError, PurposeId};
+use crate::policy::{CategoryId, ErasureRule, FieldId, Policy, PurposeId};
 use crate::retention::StartEvent;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// One problem in a store map: the file, the table (`-` for the store's own keys), the dotted
+/// key in it (`columns.email.erase`), the line when known, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapError {
+    /// The map's file.
+    pub file: String,
+    /// The table, or `-` for the store's own keys (`kind`, `url`).
+    pub table: String,
+    /// The dotted key within the table (`purpose`, `columns.email.erase`), or `-`.
+    pub field: String,
+    /// The line of the key (1-based), when it is in the file.
+    pub line: Option<usize>,
+    /// What is wrong, in plain words.
+    pub message: String,
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": store map")?;
+        if self.table != "-" {
+            write!(f, ": table `{}`", self.table)?;
+        }
+        match self.field.strip_prefix("columns.") {
+            Some(rest) => {
+                let (column, key) = rest.split_once('.').unwrap_or((rest, ""));
+                write!(f, ": column `{column}`")?;
+                if !key.is_empty() {
+                    write!(f, ": `{key}`")?;
+                }
+            }
+            None if self.field != "-" => write!(f, ": `{}`", self.field)?,
+            None => {}
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in the store maps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct MapErrors(pub Vec<MapError>);
+
+impl fmt::Display for MapErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the store maps have {} error(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
 
 /// The database kinds a store can be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -247,28 +303,55 @@ enum RawErase {
 }
 
 /// Parses and checks a store map against the policy; `name` is the store's name, `path` the file
-/// shown in errors. Every problem is collected.
+/// shown in errors. Every problem is collected, once: a table skipped for a wrong name or purpose
+/// does not also fail the tables that hang off it. Each error carries the line of its key.
 pub fn load(
     name: &str,
     path: &str,
     text: &str,
     policy: &Policy,
-) -> Result<StoreMap, Vec<PolicyError>> {
-    let mut errs: Vec<PolicyError> = Vec::new();
-    let mut push = |table: &str, field: String, message: String| {
-        errs.push(PolicyError {
-            file: path.to_owned(),
-            purpose: table.to_owned(),
-            field,
-            message,
-        });
-    };
+) -> Result<StoreMap, Vec<MapError>> {
     let raw: RawStore = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
-            push("-", "-".into(), e.message().trim().to_owned());
-            return Err(errs);
+            let start = e.span().map(|s| s.start);
+            return Err(vec![MapError {
+                file: path.to_owned(),
+                table: "-".into(),
+                field: start
+                    .and_then(|o| crate::tomlpos::key_at(text, o))
+                    .unwrap_or_else(|| "-".into()),
+                line: start.map(|o| crate::tomlpos::line_of(text, o)),
+                message: e.message().trim().to_owned(),
+            }]);
         }
+    };
+    check(name, path, text, raw, policy)
+}
+
+fn check(
+    name: &str,
+    path: &str,
+    text: &str,
+    raw: RawStore,
+    policy: &Policy,
+) -> Result<StoreMap, Vec<MapError>> {
+    let mut errs: Vec<MapError> = Vec::new();
+    let mut push = |table: &str, field: String, message: String| {
+        let mut keys: Vec<&str> = Vec::new();
+        if table != "-" {
+            keys.extend(["tables", table]);
+        }
+        if field != "-" {
+            keys.extend(field.split('.'));
+        }
+        errs.push(MapError {
+            file: path.to_owned(),
+            table: table.to_owned(),
+            line: crate::tomlpos::key_line(text, &keys),
+            field,
+            message,
+        });
     };
     let kind = StoreKind::parse(&raw.kind)
         .map_err(|m| push("-", "kind".into(), m))
@@ -522,8 +605,10 @@ pub fn load(
     // Parents must be mapped, and the links must not loop.
     let names: BTreeSet<String> = tables.iter().map(|t| t.name.clone()).collect();
     for t in &tables {
+        // A parent skipped above has its own error already.
         if let Some(p) = &t.parent
             && !names.contains(&p.table)
+            && !raw.tables.contains_key(&p.table)
         {
             push(
                 &t.name,

@@ -4,8 +4,7 @@
 use crate::settings::Settings;
 use rightful_connectors::Connector;
 use rightful_core::Policy;
-use rightful_core::policy::PolicyErrors;
-use rightful_core::storemap::{self, StoreMap};
+use rightful_core::storemap::{self, MapErrors, StoreMap};
 use std::path::Path;
 
 /// The variable holding the secret of the keyed-hash erasure strategy.
@@ -24,7 +23,7 @@ pub enum StoresError {
     },
     /// Maps that do not fit the policy (every problem).
     #[error("{0}")]
-    Invalid(PolicyErrors),
+    Invalid(MapErrors),
 }
 
 /// A store map with the URL in force.
@@ -70,7 +69,7 @@ pub fn load(settings: &Settings, policy: &Policy) -> Result<Vec<Store>, StoresEr
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(StoresError::Invalid(PolicyErrors(errors)))
+        Err(StoresError::Invalid(MapErrors(errors)))
     }
 }
 

@@ -193,12 +193,11 @@ pub(super) struct Case {
 }
 
 fn toml_error(src: &Source, e: &toml::de::Error, errs: &mut Errs, purpose: &str) {
-    let line = e.span().map(|s| {
-        src.text[..s.start.min(src.text.len())]
-            .lines()
-            .count()
-            .max(1)
-    });
+    // Counting newlines before the span (not `lines()`, which is one short when the span starts
+    // a line, as an unknown key does).
+    let line = e
+        .span()
+        .map(|s| crate::tomlpos::line_of(&src.text, s.start));
     let field = line.map_or_else(|| "-".to_owned(), |l| format!("line {l}"));
     errs.push(&src.path, purpose, &field, e.message().trim().to_owned());
 }

@@ -218,7 +218,13 @@ fn syntax_and_unknown_field_errors_name_the_line_and_purpose() {
     let errs = errors(CONTROLLER, &[("purposes/sales.toml", &typo)]);
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert_eq!(errs[0].purpose, "sales");
-    assert!(errs[0].field.starts_with("line "), "{errs:#?}");
+    // Issue 13 item 5: the line of the unknown key itself, not the one before it.
+    let line = typo
+        .lines()
+        .position(|l| l.starts_with("automatic_decisions"))
+        .unwrap()
+        + 1;
+    assert_eq!(errs[0].field, format!("line {line}"), "{errs:#?}");
     assert!(errs[0].message.contains("automatic_decisions"), "{errs:#?}");
 }
 

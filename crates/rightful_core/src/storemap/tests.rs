@@ -36,7 +36,7 @@ fn errors(text: &str) -> Vec<String> {
     load("shop", "stores/shop.toml", text, &bakery())
         .unwrap_err()
         .into_iter()
-        .map(|e| format!("{}|{}|{}", e.purpose, e.field, e.message))
+        .map(|e| format!("{}|{}|{}", e.table, e.field, e.message))
         .collect()
 }
 
@@ -230,5 +230,40 @@ sold_at = { event = "end_of_contract" }
     assert_eq!(
         ok.table("sales").unwrap().archive.as_deref(),
         Some("archived")
+    );
+}
+
+// Issue 13 item 5: one mistake gives one error, which names the file, the table, the column
+// and the line, and says "store map".
+#[test]
+fn an_unknown_purpose_gives_one_error_naming_file_table_and_line() {
+    let broken = SHOP.replacen("purpose = \"sales\"", "purpose = \"sale\"", 1);
+    let errs = load("shop", "stores/shop.toml", &broken, &bakery()).unwrap_err();
+    let line = broken
+        .lines()
+        .position(|l| l == "purpose = \"sale\"")
+        .unwrap()
+        + 1;
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!(
+        errs[0].to_string(),
+        format!(
+            "stores/shop.toml:{line}: store map: table `clients`: `purpose`: purpose `sale` is not declared in the policy"
+        )
+    );
+    let broken = SHOP.replace("born = \"card.birthday\"", "born = \"card.birthdate\"");
+    let errs = load("shop", "stores/shop.toml", &broken, &bakery()).unwrap_err();
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("born ="))
+        .unwrap()
+        + 1;
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].to_string().starts_with(&format!(
+            "stores/shop.toml:{line}: store map: table `cards`: column `born`: "
+        )),
+        "{}",
+        errs[0]
     );
 }
