@@ -68,7 +68,9 @@ pub struct StorageSettings {
     /// `postgres://…` in production.
     #[serde(default)]
     pub database_url: String,
-    /// Pooled connections.
+    /// Pooled connections to the engine database. On SQLite at most 4 are opened whatever this
+    /// says (one writer at a time: more connections only add lock waits); on PostgreSQL, this
+    /// many.
     #[serde(default = "default_pool")]
     pub pool_size: u32,
 }
@@ -688,7 +690,9 @@ impl Settings {
         )
     }
 
-    /// Builds settings from a file's text and overrides `(variable, section, key, value)`.
+    /// Builds settings from a file's text and overrides `(variable, section, key, value)`. A
+    /// mistake in the file names the file, its line and the key; a mistake in an override names
+    /// the variable and the key (issue 13 item 5).
     pub fn from_parts(
         origin: &str,
         text: &str,
@@ -698,8 +702,25 @@ impl Settings {
             origin: origin.to_owned(),
             message,
         };
-        let mut table: toml::Table =
-            toml::from_str(text).map_err(|e| invalid(origin, e.message().to_owned()))?;
+        // The file alone first, with its spans: the line and the key of a mistake.
+        let in_file = |e: toml::de::Error| {
+            let at = e.span().map(|s| s.start);
+            let origin = match at {
+                Some(o) => format!(
+                    "{origin}, line {}",
+                    rightful_core::tomlpos::line_of(text, o)
+                ),
+                None => origin.to_owned(),
+            };
+            let message = e.message().trim().to_owned();
+            let message = match at.and_then(|o| rightful_core::tomlpos::key_at(text, o)) {
+                Some(key) => format!("`{key}`: {message}"),
+                None => message,
+            };
+            invalid(&origin, message)
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(in_file)?;
+        let mut settings: Self = toml::from_str(text).map_err(in_file)?;
         for (var, section, key, raw) in overrides {
             // A value that parses as TOML (numbers, booleans, arrays) keeps its type; anything
             // else is a string.
@@ -717,21 +738,46 @@ impl Settings {
                 ));
             };
             section_table.insert(key.clone(), value);
+            // Checked one variable at a time, so that the error names the one that broke it.
+            settings = Self::deserialize(toml::Value::Table(table.clone()))
+                .map_err(|e| invalid(var, format!("`{section}.{key}`: {}", e.message().trim())))?;
         }
-        let name = if overrides.is_empty() {
-            origin.to_owned()
-        } else {
-            format!(
-                "{origin} with {}",
-                overrides
-                    .iter()
-                    .map(|o| o.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+        settings.check(origin, text, overrides)?;
+        Ok(settings)
+    }
+
+    /// Checks what the types alone do not: `mail.language` is a template language.
+    fn check(
+        &self,
+        origin: &str,
+        text: &str,
+        overrides: &[(String, String, String, String)],
+    ) -> Result<(), SettingsError> {
+        // Where a key's value came from: the last variable that set it, else the file's line.
+        let whence = |section: &str, key: &str| {
+            overrides
+                .iter()
+                .rev()
+                .find(|o| o.1 == section && o.2 == key)
+                .map(|o| o.0.clone())
+                .unwrap_or_else(
+                    || match rightful_core::tomlpos::key_line(text, &[section, key]) {
+                        Some(line) => format!("{origin}, line {line}"),
+                        None => origin.to_owned(),
+                    },
+                )
         };
-        Self::deserialize(toml::Value::Table(table))
-            .map_err(|e| invalid(&name, e.message().to_owned()))
+        let language = self.mail.language.as_str();
+        if !crate::notices::LANGUAGES.contains(&language) {
+            return Err(SettingsError::Invalid {
+                origin: whence("mail", "language"),
+                message: format!(
+                    "`mail.language`: `{language}` is not a template language: use {}",
+                    crate::notices::LANGUAGES.join(" or ")
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The engine database URL: `storage.database_url`, or the SQLite file in the data
@@ -797,5 +843,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("RIGHTFUL_STORAGE__POOL_SIZE"), "{err}");
+    }
+
+    // Issue 13 item 5: a settings mistake names the key and the line (or the variable).
+    #[test]
+    fn a_wrong_type_names_the_key_and_the_line() {
+        let text = "[server]\nlisten = \"127.0.0.1:9000\"\n\n[storage]\npool_size = \"eight\"\n";
+        let err = Settings::from_parts("f.toml", text, &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid settings (f.toml, line 5): `storage.pool_size`: invalid type: string \"eight\", expected u32"
+        );
+        let err = Settings::from_parts("f.toml", "[server]\nlisen = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "invalid settings (f.toml, line 2): `server.lisen`: unknown field `lisen`"
+            ),
+            "{err}"
+        );
+        let err = Settings::from_parts("f.toml", "", &[ov("RIGHTFUL_STORAGE__POOL_SIZE", "many")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid settings (RIGHTFUL_STORAGE__POOL_SIZE): `storage.pool_size`: invalid type: string \"many\", expected u32"
+        );
+    }
+
+    // Issue 13 item 5: an unknown `mail.language` is refused.
+    #[test]
+    fn an_unknown_mail_language_is_refused_with_its_line() {
+        let text = "[mail]\ntransport = \"outbox\"\nlanguage = \"de\"\n";
+        let err = Settings::from_parts("f.toml", text, &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid settings (f.toml, line 3): `mail.language`: `de` is not a template language: use en or fr"
+        );
+        let err = Settings::from_parts("f.toml", "", &[ov("RIGHTFUL_MAIL__LANGUAGE", "es")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid settings (RIGHTFUL_MAIL__LANGUAGE): "),
+            "{err}"
+        );
+        assert!(Settings::from_parts("f.toml", "[mail]\nlanguage = \"fr\"\n", &[]).is_ok());
     }
 }
