@@ -43,7 +43,7 @@ pub(crate) fn anchors(
     s: &Settings,
     out: Option<&std::path::Path>,
 ) -> Result<ExitCode, EngineError> {
-    let store = rightful_store::Store::open(&s.database_url()?, 1)?;
+    let store = s.open_store(1)?;
     let anchors = rightful_engine::anchor::all(&store)?;
     let mut text = String::new();
     for a in &anchors {
@@ -70,6 +70,27 @@ pub(crate) fn verify(
     key: Option<&std::path::Path>,
 ) -> Result<ExitCode, EngineError> {
     use rightful_engine::anchor::{Against, Key};
+    // Opening the engine database would create an empty one: "intact, 0 entries" about a
+    // directory that does not exist (issue 13 item 5).
+    if s.storage.database_url.is_empty() {
+        let dir = &s.storage.data_dir;
+        let db = dir.join("rightful.sqlite3");
+        if !dir.is_dir() {
+            eprintln!(
+                "error: the data directory {} does not exist: no audit trail to verify",
+                dir.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        if !db.is_file() {
+            eprintln!(
+                "error: no engine database in {} (no {}): no audit trail to verify",
+                dir.display(),
+                db.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let read = |path: &std::path::Path| {
         std::fs::read_to_string(path).map_err(|source| EngineError::Io {
             path: path.display().to_string(),
@@ -111,7 +132,7 @@ pub(crate) fn verify(
         },
         None => Against::Known(rightful_engine::anchor::file_path(s)),
     };
-    let store = rightful_store::Store::open(&s.database_url()?, 1)?;
+    let store = s.open_store(1)?;
     let report = match key {
         Some(key) => {
             store.with_conn(|c| Ok(rightful_engine::anchor::verify(c, key, &against)))??

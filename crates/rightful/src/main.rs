@@ -383,7 +383,7 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
         }
         Command::Migrate { data } => {
             let s = settings(config, Some(&data), None)?;
-            let store = rightful_store::Store::open(&s.database_url()?, 1)?;
+            let store = s.open_store(1)?;
             out!("engine database is up to date ({:?})", store.backend());
             Ok(ExitCode::SUCCESS)
         }
@@ -1018,6 +1018,8 @@ fn hostname() -> String {
 
 fn serve(s: Settings) -> Result<ExitCode, EngineError> {
     let listen = s.server.listen.clone();
+    // A bad cron expression stops the server before it says it is listening.
+    rightful_engine::schedule::check(&s)?;
     // The site's stores are checked at start-up: a map that does not fit, an unreachable store or
     // a missing index is logged; the server still starts (requests wait for the store).
     let engine = Engine::open(s)?;

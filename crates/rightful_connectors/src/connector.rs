@@ -172,7 +172,10 @@ impl Connector {
     /// Connects to `url`, reads the live schema and checks the map against it. Fails with every
     /// problem listed when the map does not fit; `hash_key` is the secret of the `hash` strategy.
     pub fn open(map: StoreMap, url: &str, hash_key: Vec<u8>) -> Result<Self, ConnectorError> {
-        let dialect = Dialect::of_url(url);
+        let dialect = Dialect::parse_url(url).map_err(|message| ConnectorError::Invalid {
+            store: map.name.clone(),
+            message,
+        })?;
         let unreachable = |code: String| ConnectorError::Unreachable {
             store: map.name.clone(),
             code,

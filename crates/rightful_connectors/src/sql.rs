@@ -31,6 +31,21 @@ impl Dialect {
         }
     }
 
+    /// The dialect of a URL, refusing an unknown scheme (`postgress://`) instead of taking it for
+    /// a SQLite file: `postgres://`, `postgresql://`, `mysql://`, `mariadb://`, `sqlite://`, or a
+    /// plain path (a SQLite file). The message names the scheme only, never the URL (it may
+    /// hold a password).
+    pub fn parse_url(url: &str) -> Result<Self, String> {
+        match url_scheme(url) {
+            None | Some("sqlite" | "file") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            Some("mysql" | "mariadb") => Ok(Self::Mysql),
+            Some(other) => Err(format!(
+                "unknown URL scheme `{other}://`: use postgres://, postgresql://, mysql://, mariadb://, sqlite:// or a SQLite file path"
+            )),
+        }
+    }
+
     /// The dialect a map's `kind` declares.
     pub fn of_kind(kind: StoreKind) -> Self {
         match kind {
@@ -294,6 +309,18 @@ impl ManageConnection for Manager {
     }
 }
 
+/// The scheme of `url` (`postgres` in `postgres://…`), or `None` for a plain path. A one-letter
+/// "scheme" is a Windows drive, part of a path.
+pub fn url_scheme(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    let is_scheme = scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some(scheme)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +338,18 @@ mod tests {
         assert_eq!(Dialect::of_url("postgresql://h/db"), Dialect::Postgres);
         assert_eq!(Dialect::of_url("mysql://h/db"), Dialect::Mysql);
         assert_eq!(Dialect::of_url("data/logs.sqlite3"), Dialect::Sqlite);
+        // Issue 13 item 5: an unknown scheme is refused, not opened as a SQLite file.
+        assert_eq!(Dialect::parse_url("mariadb://h/db"), Ok(Dialect::Mysql));
+        assert_eq!(
+            Dialect::parse_url("sqlite://data/x.db"),
+            Ok(Dialect::Sqlite)
+        );
+        assert_eq!(Dialect::parse_url("data/x.db"), Ok(Dialect::Sqlite));
+        let err = Dialect::parse_url("postgress://u:secret@h/db").unwrap_err();
+        assert!(
+            err.starts_with("unknown URL scheme `postgress://`"),
+            "{err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
     }
 }

@@ -17,15 +17,27 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 /// `text` (the deepest that exists); `None` when the text does not parse or its first key is
 /// absent.
 pub fn key_line(text: &str, path: &[&str]) -> Option<usize> {
+    walk(text, path).map(|(line, _)| line)
+}
+
+/// The line of the key at `path`, only when the whole path is in `text`.
+pub fn key_line_exact(text: &str, path: &[&str]) -> Option<usize> {
+    walk(text, path)
+        .filter(|(_, depth)| *depth == path.len())
+        .map(|(line, _)| line)
+}
+
+/// The line of the deepest key of `path` in `text`, and how many keys of it were found.
+fn walk(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let doc = DeTable::parse(text).ok()?;
     let mut table = doc.get_ref();
     let mut found = None;
-    for segment in path {
+    for (depth, segment) in path.iter().enumerate() {
         let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *segment)
         else {
             break;
         };
-        found = Some(line_of(text, key.span().start));
+        found = Some((line_of(text, key.span().start), depth + 1));
         match value.get_ref() {
             DeValue::Table(t) => table = t,
             _ => break,
@@ -73,6 +85,8 @@ mod tests {
         );
         assert_eq!(key_line(text, &["tables", "orders", "nope"]), Some(5));
         assert_eq!(key_line(text, &["nope"]), None);
+        assert_eq!(key_line_exact(text, &["tables", "orders", "nope"]), None);
+        assert_eq!(key_line_exact(text, &["storage", "pool_size"]), Some(4));
         let at = text.find("\"eight\"").unwrap_or(0) + 1;
         assert_eq!(key_at(text, at).as_deref(), Some("storage.pool_size"));
     }

@@ -122,8 +122,7 @@ impl Engine {
             path: data_dir.display().to_string(),
             source,
         })?;
-        let url = settings.database_url()?;
-        let store = Store::open(&url, settings.storage.pool_size)?;
+        let store = settings.open_store(settings.storage.pool_size)?;
         let auth = Arc::new(auth::TokenKeys::new(&secrets::load_or_create(
             &settings,
             auth::JWT_SECRET_VAR,

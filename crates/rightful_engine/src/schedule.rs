@@ -13,6 +13,30 @@ fn err(what: &str, e: impl std::fmt::Display) -> EngineError {
     }
 }
 
+/// Checks every `[schedule]` cron expression without starting anything, so that `serve` refuses
+/// a bad one before it says it is listening (issue 13 item 5); the error names the key and where
+/// it was set (the file's line or the variable).
+pub fn check(settings: &crate::settings::Settings) -> Result<(), crate::settings::SettingsError> {
+    for (key, expr) in [
+        ("reminders", &settings.schedule.reminders),
+        ("retention", &settings.schedule.retention),
+    ] {
+        let expr = expr.trim();
+        if expr.is_empty() {
+            continue;
+        }
+        if let Err(e) = Job::new_async(expr, |_, _| Box::pin(async {})) {
+            return Err(crate::settings::SettingsError::Invalid {
+                origin: settings.whence(&["schedule", key]),
+                message: format!(
+                    "`schedule.{key}`: `{expr}` is not a cron expression (sec min hour day month weekday): {e}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Starts the scheduler inside the running Tokio runtime; keep the returned handle alive for as
 /// long as the jobs should run. `None` when every schedule is disabled (empty).
 pub async fn start(engine: Engine) -> Result<Option<JobScheduler>, EngineError> {

@@ -380,6 +380,38 @@ pub struct Settings {
     /// Anchoring the audit trail.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// Where the values came from, for messages naming the file's line or the variable.
+    #[serde(skip)]
+    pub provenance: Provenance,
+}
+
+/// Where settings came from: the file (its name and text) and the overriding variables.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    file: String,
+    text: String,
+    overrides: Vec<(String, String, String)>,
+}
+
+impl Settings {
+    /// Where the value of `section.key…` came from: the variable that set it, else the file and
+    /// the line, else `the default`.
+    pub fn whence(&self, path: &[&str]) -> String {
+        let p = &self.provenance;
+        if let [section, key, ..] = path
+            && let Some(o) = p
+                .overrides
+                .iter()
+                .rev()
+                .find(|o| o.1 == *section && o.2 == *key)
+        {
+            return o.0.clone();
+        }
+        match rightful_core::tomlpos::key_line_exact(&p.text, path) {
+            Some(line) => format!("{}, line {line}", p.file),
+            None => "the default".to_owned(),
+        }
+    }
 }
 
 /// At most `max` events per `per_secs` seconds, for one key.
@@ -743,6 +775,14 @@ impl Settings {
                 .map_err(|e| invalid(var, format!("`{section}.{key}`: {}", e.message().trim())))?;
         }
         settings.check(origin, text, overrides)?;
+        settings.provenance = Provenance {
+            file: origin.to_owned(),
+            text: text.to_owned(),
+            overrides: overrides
+                .iter()
+                .map(|o| (o.0.clone(), o.1.clone(), o.2.clone()))
+                .collect(),
+        };
         Ok(settings)
     }
 
@@ -792,6 +832,25 @@ impl Settings {
             source,
         })?;
         Ok(dir.join("rightful.sqlite3").display().to_string())
+    }
+
+    /// Opens the engine database ([`Settings::database_url`]) with up to `max_size`
+    /// connections; a failure names where the URL came from (the variable, or the file and
+    /// line), never the URL.
+    pub fn open_store(&self, max_size: u32) -> Result<rightful_store::Store, crate::EngineError> {
+        let url = self.database_url()?;
+        rightful_store::Store::open(&url, max_size)
+            .map_err(|e| match e {
+                rightful_store::StoreError::Connect(m) if !self.storage.database_url.is_empty() => {
+                    rightful_store::StoreError::Connect(format!(
+                        "{} (URL from `storage.database_url`: {})",
+                        m.trim_end(),
+                        self.whence(&["storage", "database_url"])
+                    ))
+                }
+                other => other,
+            })
+            .map_err(Into::into)
     }
 }
 

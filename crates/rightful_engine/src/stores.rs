@@ -33,6 +33,34 @@ pub struct Store {
     pub map: StoreMap,
     /// Where it is: the map's `url_env` variable, else `[stores.urls]`, else the map's `url`.
     pub url: String,
+    /// Where `url` came from, for messages: the variable, or the key and its file and line.
+    pub url_from: String,
+}
+
+impl Store {
+    /// What an error about this store adds: where its URL came from, and the file of a SQLite
+    /// store (never the URL itself, which may hold a password).
+    pub fn origin(&self) -> String {
+        let scheme = rightful_connectors::sql::url_scheme(&self.url);
+        match scheme {
+            None | Some("sqlite") => format!(
+                "URL from {}; SQLite file {}",
+                self.url_from,
+                self.url.strip_prefix("sqlite://").unwrap_or(&self.url)
+            ),
+            Some(_) => format!("URL from {}", self.url_from),
+        }
+    }
+}
+
+/// A store that could not be opened, with where its URL came from.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({origin})")]
+pub struct OpenError {
+    /// The connector's error.
+    pub error: rightful_connectors::ConnectorError,
+    /// [`Store::origin`].
+    pub origin: String,
 }
 
 /// Loads every `*.toml` in the stores directory, checked against the policy.
@@ -53,15 +81,28 @@ pub fn load(settings: &Settings, policy: &Policy) -> Result<Vec<Store>, StoresEr
         let text = std::fs::read_to_string(&path).map_err(|e| read_err(&path, &e))?;
         match storemap::load(&name, &path.display().to_string(), &text, policy) {
             Ok(map) => {
-                let from_env = map
-                    .url_env
-                    .as_deref()
-                    .and_then(crate::env::var)
-                    .filter(|v| !v.is_empty());
-                let url = from_env
-                    .or_else(|| settings.stores.urls.get(&name).cloned())
-                    .unwrap_or_else(|| map.url.clone());
-                out.push(Store { map, url });
+                let from_env = map.url_env.as_deref().and_then(|var| {
+                    crate::env::var(var)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| (v, var.to_owned()))
+                });
+                let (url, url_from) = from_env
+                    .or_else(|| {
+                        settings.stores.urls.get(&name).map(|u| {
+                            let whence = settings.whence(&["stores", "urls", &name]);
+                            (u.clone(), format!("`stores.urls.{name}` ({whence})"))
+                        })
+                    })
+                    .unwrap_or_else(|| {
+                        let line = rightful_core::tomlpos::key_line_exact(&text, &["url"])
+                            .map(|l| format!(":{l}"))
+                            .unwrap_or_default();
+                        (
+                            map.url.clone(),
+                            format!("`url` in {}{line}", path.display()),
+                        )
+                    });
+                out.push(Store { map, url, url_from });
             }
             Err(e) => errors.extend(e),
         }
@@ -80,19 +121,16 @@ pub fn hash_key(settings: &Settings) -> Result<Vec<u8>, crate::EngineError> {
 
 /// Opens a connector for each store, checking each map against its live schema; returns every
 /// store's outcome so that one unreachable store does not hide the others.
-pub fn open_all(
-    stores: &[Store],
-    key: &[u8],
-) -> Vec<(
-    String,
-    Result<Connector, rightful_connectors::ConnectorError>,
-)> {
+pub fn open_all(stores: &[Store], key: &[u8]) -> Vec<(String, Result<Connector, OpenError>)> {
     stores
         .iter()
         .map(|s| {
             (
                 s.map.name.clone(),
-                Connector::open(s.map.clone(), &s.url, key.to_vec()),
+                Connector::open(s.map.clone(), &s.url, key.to_vec()).map_err(|error| OpenError {
+                    error,
+                    origin: s.origin(),
+                }),
             )
         })
         .collect()

@@ -36,12 +36,33 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The backend for `url`.
+    /// The backend for `url` (any URL that is not PostgreSQL's is taken for a SQLite path; see
+    /// [`Backend::parse`], which refuses unknown schemes).
     pub fn of(url: &str) -> Self {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::Postgres
         } else {
             Self::Sqlite
+        }
+    }
+
+    /// The backend for `url`: `postgres://` or `postgresql://`, `sqlite://` or a plain path; any
+    /// other scheme (`postgress://`, `mysql://`) is refused instead of being opened as a SQLite
+    /// file. The message names the scheme, never the URL (it may hold a password).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let (scheme, _) = url.split_once(':').unwrap_or(("", ""));
+        let is_scheme = scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        match scheme {
+            _ if !is_scheme => Ok(Self::Sqlite),
+            "sqlite" | "file" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            other => Err(format!(
+                "unknown URL scheme `{other}://` for the engine database: use postgres://, postgresql://, sqlite:// or a SQLite file path"
+            )),
         }
     }
 }
@@ -77,10 +98,13 @@ impl ManageConnection for Manager {
                 // SQLite opens it (its -wal and -shm then get the same mode), tightened if older.
                 crate::private::sqlite_file(path).map_err(|e| {
                     diesel::ConnectionError::BadConnection(format!(
-                        "cannot make the engine database private: {e}"
+                        "SQLite file {path}: cannot make the engine database private: {e}"
                     ))
                 })?;
-                let mut c = SqliteConnection::establish(path)?;
+                // The driver's message does not say which file it could not open.
+                let mut c = SqliteConnection::establish(path).map_err(|e| {
+                    diesel::ConnectionError::BadConnection(format!("SQLite file {path}: {e}"))
+                })?;
                 // WAL lets readers run beside the single writer; the busy timeout makes writers
                 // wait instead of failing with "database is locked".
                 // secure_delete overwrites deleted content (an identity document once checked,
@@ -90,7 +114,7 @@ impl ManageConnection for Manager {
                 )?;
                 crate::private::sqlite_companions(path).map_err(|e| {
                     diesel::ConnectionError::BadConnection(format!(
-                        "cannot make the engine database private: {e}"
+                        "SQLite file {path}: cannot make the engine database private: {e}"
                     ))
                 })?;
                 Ok(DbConn::Sqlite(c))
@@ -134,7 +158,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Connects to `url` with up to `max_size` pooled connections and runs pending migrations.
     pub fn open(url: &str, max_size: u32) -> Result<Self, StoreError> {
-        let backend = Backend::of(url);
+        let backend = Backend::parse(url).map_err(StoreError::Connect)?;
         let manager = Manager {
             url: url.to_owned(),
             backend,
