@@ -246,6 +246,27 @@ fn issue13_5_unknown_scheme_for_a_store_names_the_store_and_variable() {
         "{text}"
     );
     assert!(!text.contains("s3cret"), "{text}");
+    // Seeding the demo site refuses it too, instead of filling a SQLite file of that name.
+    let out = site.run(
+        &["demo", "seed", "--store", "shop", "--scale", "1"],
+        &[(
+            "RIGHTFUL_STORE_SHOP_URL",
+            "postgress://shop:s3cret@127.0.0.1:5432/shop",
+        )],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: shop: store `shop`: unknown URL scheme `postgress://`: use postgres://, postgresql://, mysql://, mariadb://, sqlite:// or a SQLite file path (URL from RIGHTFUL_STORE_SHOP_URL)\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(site.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("postgress")),
+        "{names:?}"
+    );
 }
 
 // Issue 13 item 5: a SQLite error names the file, and a store error names where its URL came

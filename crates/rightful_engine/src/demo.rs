@@ -175,7 +175,11 @@ pub fn seed_store(
         store: name.clone(),
         message: e.to_string(),
     };
-    let dialect = Dialect::of_url(&store.url);
+    // An unknown scheme is refused here too, not seeded into a SQLite file of that name.
+    let dialect = Dialect::parse_url(&store.url).map_err(|m| SeedError::Sql {
+        store: name.clone(),
+        message: format!("{m} ({})", store.origin()),
+    })?;
     let read = |p: PathBuf| {
         std::fs::read_to_string(&p).map_err(|e| SeedError::File(format!("{}: {e}", p.display())))
     };
