@@ -317,9 +317,14 @@ fn issue13_5_sqlite_errors_name_the_file_and_the_url_source() {
 
     // The same URL from `[stores.urls]`: the key, the file and its line.
     let settings = site.path().join("config/rightful.toml");
-    let mut text = std::fs::read_to_string(&settings).unwrap();
-    let url_line = text.lines().count() + 3;
-    text.push_str(&format!("\n[stores.urls]\nlogs = \"{logs}\"\n"));
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let shipped = "logs = \"sqlite://data/demo-sqlite/logs.sqlite3\"";
+    let url_line = text
+        .lines()
+        .position(|l| l.contains(shipped))
+        .expect("the shipped [stores] urls name the demo's logs")
+        + 1;
+    let text = text.replace(shipped, &format!("logs = \"{logs}\""));
     std::fs::write(&settings, text).unwrap();
     let out = site.run(
         &["stores", "check"],
