@@ -416,6 +416,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Issue 13 item 6: a request's downloadable result, complete once this row exists (written in
+    /// the same transaction as its chunks).
+    results (request_id) {
+        /// The request.
+        request_id -> Text,
+        /// The ZIP's size in bytes.
+        size -> BigInt,
+        /// The ZIP's SHA-256, hex.
+        sha256 -> Text,
+        /// When it was stored.
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The bytes of a request's result ZIP, in chunks read in order of `seq`.
+    result_chunks (request_id, seq) {
+        /// The request.
+        request_id -> Text,
+        /// The chunk's place, from 0.
+        seq -> Integer,
+        /// Its bytes (256 KiB, the last one shorter).
+        bytes -> Binary,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -586,6 +613,8 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("drp_agents", &["agent_id", "token_hash", "created_at"]),
+    ("results", &["request_id", "size", "sha256", "created_at"]),
+    ("result_chunks", &["request_id", "seq", "bytes"]),
     ("drp_messages", &["hash", "agent_id", "expires_at"]),
     (
         "drp_requests",

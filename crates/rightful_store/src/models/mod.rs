@@ -13,5 +13,6 @@ pub mod notification;
 pub mod quota;
 pub mod reminder;
 pub mod request;
+pub mod result;
 pub mod staff;
 pub mod suppression;

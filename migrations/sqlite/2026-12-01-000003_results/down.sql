@@ -1,0 +1,2 @@
+DROP TABLE result_chunks;
+DROP TABLE results;
