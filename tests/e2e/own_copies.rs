@@ -241,8 +241,15 @@ async fn issue12_item6_every_file_holding_personal_data_is_private_and_the_rows_
         !work.join("rows").exists(),
         "the intermediates are deleted once the ZIP is written"
     );
-    assert_eq!(mode(&work.join("result.zip")), 0o600);
-    assert!(!work.join("result.zip.part").exists());
+    // Issue 13 item 6: the ZIP is stored in the engine's database; the local copy goes.
+    assert!(
+        !work.exists(),
+        "the work directory goes once the result is stored"
+    );
+    assert!(
+        stored(&app, &id).await,
+        "the result is in the engine's database"
+    );
     // The ZIP still holds the copy of every record.
     let (status, body) = server.result(&id, &token).await;
     assert_eq!(status, 200);
@@ -280,13 +287,14 @@ async fn issue12_item6_a_result_is_deleted_by_the_sweep_when_its_download_window
         .await
         .unwrap();
     assert_eq!(run.results_deleted, 0);
-    assert!(work.join("result.zip").exists());
+    assert!(stored(&app, &id).await);
     // Once it has ended (`rightful reminders run` and the server's schedule run the same code).
     let run = rightful_engine::reminders::run(&app.engine, now + chrono::Duration::days(3))
         .await
         .unwrap();
     assert_eq!(run.results_deleted, 1);
     assert!(!work.exists(), "the work directory is gone");
+    assert!(!stored(&app, &id).await, "the stored result is gone");
     let (status, body) = server.result(&id, &token).await;
     assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
     let entries = deleted_entries(&app, &id);
@@ -331,7 +339,7 @@ async fn issue12_item6_an_erasure_deletes_the_subjects_earlier_access_result() {
     assert_eq!(server.result(&erasure, &erasure_token).await.0, 200);
     let results = app.engine.settings.storage.data_dir.join("results");
     assert!(
-        !results.join(&access).exists(),
+        !results.join(&access).exists() && !stored(&app, &access).await,
         "the earlier access result is deleted"
     );
     let (status, _) = server.result(&access, &access_token).await;
@@ -345,7 +353,7 @@ async fn issue12_item6_an_erasure_deletes_the_subjects_earlier_access_result() {
     );
     assert!(!entries[0].content.reason.contains('@'));
     // Another subject's result is not touched.
-    assert!(results.join(&other).join("result.zip").exists());
+    assert!(stored(&app, &other).await);
     assert_eq!(server.result(&other, &other_token).await.0, 200);
     assert!(deleted_entries(&app, &other).is_empty());
 }
@@ -519,4 +527,12 @@ async fn issue12_item9_an_erasure_that_keeps_everything_yields_a_certificate_of_
         notice.contains("Kept: orders / invoices") && notice.contains("/result"),
         "{notice}"
     );
+}
+
+/// Whether request `id`'s result is stored in the engine's database (issue 13 item 6).
+async fn stored(app: &TestApp, id: &str) -> bool {
+    rightful_engine::execution::stored_result(&app.engine, id)
+        .await
+        .unwrap()
+        .is_some()
 }

@@ -749,12 +749,9 @@ pub async fn revoke(
     status(engine, bearer, id).await
 }
 
-/// The request's result, for the agent managing it: the ZIP's path while it may be downloaded.
-pub async fn result(
-    engine: &Engine,
-    bearer: &str,
-    id: &str,
-) -> Result<std::path::PathBuf, DrpError> {
+/// The request's result, for the agent managing it: the id of the request whose stored ZIP may
+/// be downloaded (read with [`crate::execution::result_chunk`]) and its size.
+pub async fn result(engine: &Engine, bearer: &str, id: &str) -> Result<(String, i64), DrpError> {
     let row = owned(engine, bearer, id).await?;
     let Some(rid) = row.request_id else {
         return Err(DrpError::NotFound);
@@ -765,7 +762,7 @@ pub async fn result(
         .await
         .map_err(|e| DrpError::Unavailable(e.to_string()))?
     {
-        Download::Ready { path, .. } => Ok(path),
+        Download::Ready { size, .. } => Ok((rid, size)),
         Download::NotReady(_) => Err(DrpError::Conflict(
             "the request is not fulfilled yet".into(),
         )),

@@ -166,8 +166,7 @@ pub async fn get_result(
         Err(e) => Err(e),
     };
     match file {
-        Ok(f) => super::requests::result::zip_download(&f, &path)
-            .unwrap_or_else(|e| actix_web::ResponseError::error_response(&e)),
+        Ok((rid, size)) => super::requests::result::zip_download(&engine, &rid, size, &path),
         Err(e) => error(&e),
     }
 }

@@ -1,6 +1,7 @@
-//! Rightful's own copies of personal data: a request's work directory (`<data_dir>/results/<id>`:
-//! the exported rows while the result is built, then the result ZIP) is deleted when the
-//! download window ends, by the scheduled sweep ([`sweep`], run by `rightful reminders run` and
+//! Rightful's own copies of personal data: a request's result, stored in the engine's database
+//! (`results`, `result_chunks`: issue 13 item 6), and its local work directory
+//! (`<data_dir>/results/<id>`: the exported rows and the ZIP while the result is built, on the
+//! server that builds it) are deleted when the download window ends, by the scheduled sweep ([`sweep`], run by `rightful reminders run` and
 //! the server's `[schedule] reminders`), and when the same subject's erasure completes. Each
 //! deletion is audited as `result.deleted` with the request id only; the download then answers
 //! 410.
@@ -23,8 +24,8 @@ fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> EngineError + '_
     }
 }
 
-/// Deletes request `id`'s work directory and audits it (`result.deleted`, the request id and
-/// `reason`); `false` when there was nothing to delete.
+/// Deletes request `id`'s stored result and this server's work directory for it, and audits it
+/// (`result.deleted`, the request id and `reason`); `false` when there was nothing to delete.
 pub(crate) async fn delete_result(
     engine: &Engine,
     id: &str,
@@ -44,7 +45,15 @@ pub(crate) async fn delete_result(
         source: std::io::Error::other(e.to_string()),
     })?
     .map_err(io(&dir))?;
-    if !removed {
+    let id2 = id.to_owned();
+    let stored = engine
+        .store
+        .run(move |c| {
+            use diesel::Connection;
+            c.transaction(|c| rightful_store::models::result::delete(c, &id2))
+        })
+        .await?;
+    if !removed && !stored {
         return Ok(false);
     }
     let entry = EntryContent {
@@ -62,21 +71,29 @@ pub(crate) async fn delete_result(
     Ok(true)
 }
 
-/// Deletes the results whose download window has ended at `now` (and the work directories of
-/// requests that no longer exist); returns how many were deleted.
+/// Deletes the results whose download window has ended at `now` (and the results and work
+/// directories of requests that no longer exist); returns how many were deleted. The results in
+/// the engine's database are swept by whichever server runs it; each server's own work
+/// directories by that server.
 pub async fn sweep(engine: &Engine, now: DateTime<Utc>) -> Result<usize, EngineError> {
     let root = results_dir(engine);
-    let entries = match std::fs::read_dir(&root) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+    let mut ids: Vec<String> = match std::fs::read_dir(&root) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io(&root)(e)),
     };
-    let mut ids: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .collect();
+    ids.extend(
+        engine
+            .store
+            .run(rightful_store::models::result::ids)
+            .await?,
+    );
     ids.sort();
+    ids.dedup();
     let mut deleted = 0;
     for id in ids {
         let reason = match super::results::download(engine, &id, now.naive_utc()).await? {
@@ -94,8 +111,9 @@ pub async fn sweep(engine: &Engine, now: DateTime<Utc>) -> Result<usize, EngineE
                 "no such request"
             }
             Download::Ready { .. } => {
-                // Intermediates left by a crash between the ZIP and their removal.
-                let rows = work_dir(engine, &id).join("rows");
+                // The result is stored: a local work directory is what a crash left between
+                // building the ZIP and deleting it.
+                let rows = work_dir(engine, &id);
                 match std::fs::remove_dir_all(&rows) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

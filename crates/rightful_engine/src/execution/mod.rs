@@ -28,7 +28,7 @@ mod steps;
 pub use aftercare::{assess_objection, lift_restriction};
 
 pub use cleanup::{RESULT_DELETED, sweep as sweep_results};
-pub use results::{Certificate, Download, download, result_path};
+pub use results::{Certificate, Download, download, result_chunk, result_path, stored_result};
 
 use crate::{Engine, EngineError};
 use chrono::{DateTime, Utc};

@@ -65,7 +65,8 @@ pub struct Certificate {
     pub not_searched: Vec<serde_json::Value>,
 }
 
-/// Where the downloadable result of a request is written.
+/// Where the result ZIP of a request is built on the server that finalizes it, before it is
+/// stored in the engine's database (issue 13 item 6) and this file deleted.
 pub fn result_path(engine: &Engine, id: &str) -> PathBuf {
     work_dir(engine, id).join("result.zip")
 }
@@ -73,10 +74,12 @@ pub fn result_path(engine: &Engine, id: &str) -> PathBuf {
 /// Whether a request's result can be downloaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Download {
-    /// Yes: the ZIP, until when.
+    /// Yes: the ZIP is stored in the engine's database, until when.
     Ready {
-        /// The ZIP.
-        path: PathBuf,
+        /// Its size in bytes.
+        size: i64,
+        /// Its SHA-256, hex.
+        sha256: String,
         /// The end of the download window (`execution.download_days` after completion).
         until: chrono::NaiveDateTime,
     },
@@ -121,8 +124,12 @@ pub async fn download(
     if now > until {
         return Ok(Download::Expired);
     }
-    let path = result_path(engine, id);
-    if !path.exists() {
+    let id2 = id.to_owned();
+    let stored = engine
+        .store
+        .run(move |c| rightful_store::models::result::find(c, &id2))
+        .await?;
+    let Some(stored) = stored else {
         // Deleted before its window ended (the subject's erasure completed): gone, like an
         // expired one.
         let id2 = id.to_owned();
@@ -137,8 +144,123 @@ pub async fn download(
         } else {
             Download::Missing
         });
+    };
+    Ok(Download::Ready {
+        size: stored.size,
+        sha256: stored.sha256,
+        until,
+    })
+}
+
+/// Chunk `seq` (from 0) of request `id`'s stored result, `None` past the last one: a download
+/// reads one chunk at a time, from any server sharing the engine's database.
+pub async fn result_chunk(
+    engine: &Engine,
+    id: &str,
+    seq: i32,
+) -> Result<Option<Vec<u8>>, crate::EngineError> {
+    let id = id.to_owned();
+    Ok(engine
+        .store
+        .run(move |c| rightful_store::models::result::chunk(c, &id, seq))
+        .await?)
+}
+
+/// Request `id`'s stored result (size, SHA-256, when), if there is one.
+pub async fn stored_result(
+    engine: &Engine,
+    id: &str,
+) -> Result<Option<rightful_store::models::result::Stored>, crate::EngineError> {
+    let id = id.to_owned();
+    Ok(engine
+        .store
+        .run(move |c| rightful_store::models::result::find(c, &id))
+        .await?)
+}
+
+/// Stores the ZIP built at [`result_path`] in the engine's database, in chunks, in one
+/// transaction (replacing an earlier one), then deletes the request's local work directory
+/// (the ZIP and the exported rows). Memory stays bounded: one chunk at a time.
+async fn store_result(
+    engine: &Engine,
+    id: &str,
+) -> Result<rightful_store::models::result::Stored, String> {
+    use rightful_store::models::result as r;
+    use sha2::Digest;
+    use std::io::Read;
+    let path = result_path(engine, id);
+    let p2 = path.clone();
+    // First pass: size and hash.
+    let (size, sha256) = tokio::task::spawn_blocking(move || -> std::io::Result<(i64, String)> {
+        let mut f = std::fs::File::open(&p2)?;
+        let mut h = sha2::Sha256::new();
+        let mut buf = vec![0u8; r::CHUNK];
+        let mut size = 0i64;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            size += i64::try_from(n).unwrap_or(i64::MAX);
+        }
+        Ok((size, format!("{:x}", h.finalize())))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read the result: {e}"))?;
+    let (id2, p2, sha2, at) = (
+        id.to_owned(),
+        path.clone(),
+        sha256.clone(),
+        Utc::now().naive_utc(),
+    );
+    engine
+        .store
+        .run(move |c| {
+            use diesel::Connection;
+            c.transaction(|c| {
+                r::delete(c, &id2)?;
+                let io = |e: std::io::Error| {
+                    rightful_store::StoreError::Invalid(format!("cannot read the result: {e}"))
+                };
+                let mut f = std::fs::File::open(&p2).map_err(io)?;
+                let mut buf = vec![0u8; r::CHUNK];
+                let mut seq = 0;
+                loop {
+                    // Fill a whole chunk (a read may return less).
+                    let mut n = 0;
+                    while n < buf.len() {
+                        let got = f.read(&mut buf[n..]).map_err(io)?;
+                        if got == 0 {
+                            break;
+                        }
+                        n += got;
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                    r::put_chunk(c, &id2, seq, &buf[..n])?;
+                    seq += 1;
+                }
+                r::finish(c, &id2, size, &sha2, at)
+            })
+        })
+        .await
+        .map_err(|e| format!("cannot store the result: {e}"))?;
+    let dir = work_dir(engine, id);
+    match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await {
+        Ok(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("cannot delete the local copy of the result: {e}"));
+        }
+        _ => {}
     }
-    Ok(Download::Ready { path, until })
+    Ok(r::Stored {
+        request_id: id.to_owned(),
+        size,
+        sha256,
+        created_at: at,
+    })
 }
 
 /// The identity kinds store `s`'s map searches by.
@@ -406,15 +528,36 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
             }));
         }
     }
-    // 2. The result file. A ZIP written by an earlier attempt, whose rows are already gone, is
-    //    the result.
+    // 2. The result file. A result stored by an earlier attempt (on any server) is the result.
+    let stored = match stored_result(engine, &id).await {
+        Ok(s) => s,
+        Err(e) => return StepEnd::Retry(e.to_string()),
+    };
+    let exports = matches!(ctx.kind, RequestType::Access | RequestType::Portability);
+    if exports && stored.is_none() {
+        // Issue 13 item 6: an `apply` that ran on another server left its rows there; they are
+        // exported again here (read only, the same identities), never read from elsewhere.
+        let ids = super::steps::identities(&ctx.execution);
+        for store in applied.keys() {
+            if super::steps::rows_path(&dir, store).exists() {
+                continue;
+            }
+            let (engine2, store2, ids2, dir2) =
+                (engine.clone(), store.clone(), ids.clone(), dir.clone());
+            let exported = super::steps::blocking(move || {
+                let connector = engine2.connector(&store2)?;
+                let found = connector.discover(&ids2)?;
+                super::steps::write_rows(&connector, &found, &store2, &dir2)
+            })
+            .await;
+            if let Err(end) = exported {
+                return end;
+            }
+        }
+    }
     let rows_dir = dir.join("rows");
     let written = match ctx.kind {
-        RequestType::Access | RequestType::Portability
-            if result_path(engine, &id).exists() && !rows_dir.exists() =>
-        {
-            Ok(Some(result_path(engine, &id)))
-        }
+        _ if stored.is_some() => Ok(None),
         RequestType::Access => access_zip(engine, &id, &dir, &facts, &searched, &not_searched),
         RequestType::Portability => portability_zip(engine, &id, &dir, &plan),
         _ => Ok(None),
@@ -433,18 +576,10 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
         "not_applicable": not_applicable,
         "processors": notified,
     });
-    match written {
-        Ok(Some(path)) => outcome["result"] = path.display().to_string().into(),
-        Ok(None) => {}
+    let mut wrote = match written {
+        Ok(w) => w.is_some(),
         Err(e) => return StepEnd::Retry(format!("cannot write the result: {e}")),
-    }
-    // C6, Art. 20(2): sent directly to the controller the subject named, where technically
-    // feasible; a failure is recorded and the subject can still download the files.
-    if ctx.kind == RequestType::Portability
-        && let Some(url) = ctx.details.get("transmit_to").and_then(|u| u.as_str())
-    {
-        outcome["transmission"] = transmit(engine, &id, url).await;
-    }
+    };
     if certifies {
         let cert = Certificate {
             iss: engine.policy.controller.party.name.clone(),
@@ -480,7 +615,27 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
             return StepEnd::Retry(format!("cannot write the result: {e}"));
         }
         outcome["certificate"] = jws.into();
-        outcome["result"] = result_path(engine, &id).display().to_string().into();
+        wrote = true;
+    }
+    // Issue 13 item 6: the result goes to the engine's database, where every server finds it;
+    // the local copy goes.
+    let stored = if wrote {
+        match store_result(engine, &id).await {
+            Ok(s) => Some(s),
+            Err(e) => return StepEnd::Retry(e),
+        }
+    } else {
+        stored
+    };
+    if let Some(s) = &stored {
+        outcome["result"] = serde_json::json!({"size": s.size, "sha256": s.sha256});
+    }
+    // C6, Art. 20(2): sent directly to the controller the subject named, where technically
+    // feasible; a failure is recorded and the subject can still download the files.
+    if ctx.kind == RequestType::Portability
+        && let Some(url) = ctx.details.get("transmit_to").and_then(|u| u.as_str())
+    {
+        outcome["transmission"] = transmit(engine, &id, url).await;
     }
     // C7: a marketing objection is honoured later: only a keyed hash of the address stays, per
     // marketing purpose, for the site's mailing tools to check.
@@ -651,10 +806,17 @@ async fn transmit(engine: &Engine, id: &str, url: &str) -> serde_json::Value {
     if !allowed {
         return serde_json::json!({"status": "refused", "reason": "only https:// addresses receive personal data"});
     }
-    let path = result_path(engine, id);
-    let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || std::fs::read(path)).await else {
-        return serde_json::json!({"status": "failed", "reason": "the files could not be read"});
-    };
+    // The stored ZIP, read back from the engine's database.
+    let mut bytes = Vec::new();
+    for seq in 0.. {
+        match result_chunk(engine, id, seq).await {
+            Ok(Some(c)) => bytes.extend(c),
+            Ok(None) => break,
+            Err(_) => {
+                return serde_json::json!({"status": "failed", "reason": "the files could not be read"});
+            }
+        }
+    }
     let sent = async {
         crate::http_client()
             .post(url)
@@ -831,6 +993,7 @@ fn row_files(dir: &Path) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     files.sort();
     files

@@ -68,7 +68,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
     }
 }
 
-fn identities(ex: &Execution) -> Identities {
+pub(crate) fn identities(ex: &Execution) -> Identities {
     serde_json::from_str(&ex.identities).unwrap_or_default()
 }
 
@@ -385,6 +385,42 @@ pub(crate) fn work_dir(engine: &Engine, id: &str) -> std::path::PathBuf {
     results_dir(engine).join(id)
 }
 
+/// The file of store `store`'s exported rows in work directory `dir`.
+pub(crate) fn rows_path(dir: &std::path::Path, store: &str) -> std::path::PathBuf {
+    dir.join("rows").join(format!("{store}.jsonl"))
+}
+
+/// Exports the rows `found` in store `store` to `<dir>/rows/<store>.jsonl`, one JSON line per
+/// row (streamed, bounded memory); returns how many. Personal data: a 0600 file in 0700
+/// directories, written under another name and renamed, so that a file present is complete;
+/// deleted once the result is stored.
+pub(crate) fn write_rows(
+    connector: &rightful_connectors::Connector,
+    found: &rightful_connectors::Found,
+    store: &str,
+    dir: &std::path::Path,
+) -> Result<u64, ConnectorError> {
+    let io = |e: std::io::Error| ConnectorError::Invalid {
+        store: store.to_owned(),
+        message: format!("cannot write the export: {e}"),
+    };
+    rightful_store::private::dir(&dir.join("rows")).map_err(io)?;
+    let path = rows_path(dir, store);
+    let part = path.with_extension("jsonl.part");
+    let mut file = std::io::BufWriter::new(rightful_store::private::create(&part).map_err(io)?);
+    let n = connector.export(found, &mut |row| {
+        let line = serde_json::json!({
+            "store": row.store, "table": row.table, "purpose": row.purpose,
+            "values": row.values.iter().map(|(col, cat, field, v)| serde_json::json!({"column": col, "category": cat, "field": field, "value": v})).collect::<Vec<_>>(),
+        });
+        writeln!(file, "{line}").map_err(io)
+    })?;
+    file.flush().map_err(io)?;
+    drop(file);
+    std::fs::rename(&part, &path).map_err(io)?;
+    Ok(n)
+}
+
 /// `apply`: carries out the plan in one store — exports for access and portability (streamed to
 /// a file, bounded memory), erasure, rectification, restriction. Each store operation is one
 /// transaction and changes nothing more when run again.
@@ -414,36 +450,27 @@ pub(crate) async fn apply(engine: &Engine, j: &Job) -> StepEnd {
         let mut out = serde_json::json!({"store": store});
         match kind {
             RequestType::Access | RequestType::Portability => {
-                let io = |e: std::io::Error| ConnectorError::Invalid { store: store.clone(), message: format!("cannot write the export: {e}") };
-                // Personal data: 0600 files in 0700 directories, deleted once the ZIP is written.
-                rightful_store::private::dir(&dir.join("rows")).map_err(io)?;
-                let path = dir.join("rows").join(format!("{store}.jsonl"));
-                let mut file = std::io::BufWriter::new(rightful_store::private::create(&path).map_err(io)?);
-                let n = connector.export(&found, &mut |row| {
-                    let line = serde_json::json!({
-                        "store": row.store, "table": row.table, "purpose": row.purpose,
-                        "values": row.values.iter().map(|(col, cat, field, v)| serde_json::json!({"column": col, "category": cat, "field": field, "value": v})).collect::<Vec<_>>(),
-                    });
-                    writeln!(file, "{line}").map_err(io)
-                })?;
-                file.flush().map_err(io)?;
-                out["exported"] = n.into();
+                out["exported"] = write_rows(&connector, &found, &store, &dir)?.into();
             }
             RequestType::Rectification => {
                 let a = connector.rectify(&found, &plan, &new_values)?;
                 out["changes"] = serde_json::json!(a.changes);
             }
             _ => {
-                let erased = if plan.items.iter().any(|i| matches!(i.action, Action::Erase { .. } | Action::Anonymise { .. })) {
-                    connector.erase(&found, &plan)?
-                } else {
-                    Default::default()
-                };
+                let erased =
+                    if plan.items.iter().any(|i| {
+                        matches!(i.action, Action::Erase { .. } | Action::Anonymise { .. })
+                    }) {
+                        connector.erase(&found, &plan)?
+                    } else {
+                        Default::default()
+                    };
                 let restricted = connector.restrict(&found, &plan)?;
                 let mut changes = erased.changes;
                 changes.extend(restricted.changes);
                 out["changes"] = serde_json::json!(changes);
-                out["unrecorded_restrictions"] = serde_json::json!(restricted.unrecorded_restrictions);
+                out["unrecorded_restrictions"] =
+                    serde_json::json!(restricted.unrecorded_restrictions);
             }
         }
         Ok(out)

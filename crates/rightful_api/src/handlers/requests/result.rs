@@ -6,7 +6,6 @@ use crate::auth::Public;
 use crate::error::ApiError;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rightful_engine::Engine;
-use std::io::Read;
 
 /// The ZIP; 404 for an unknown request or a wrong token, 409 before the request is completed,
 /// 410 once the download has expired.
@@ -36,34 +35,47 @@ pub async fn get_result(
     use rightful_engine::execution::Download;
     match rightful_engine::execution::download(&engine, &id, chrono::Utc::now().naive_utc()).await?
     {
-        Download::Ready { path, .. } => zip_download(&path, &id),
+        Download::Ready { size, .. } => Ok(zip_download(&engine, &id, size, &id)),
         Download::NotReady(status) => Err(ApiError::NotReady(status.as_str().to_owned())),
         Download::Expired => Err(ApiError::Expired),
         Download::Missing => Err(ApiError::NotFound),
     }
 }
 
-/// Streams a result ZIP as a download.
-pub(crate) fn zip_download(file: &std::path::Path, id: &str) -> Result<HttpResponse, ApiError> {
-    let f = std::fs::File::open(file).map_err(|_| ApiError::NotFound)?;
-    // Streamed in 64 KiB chunks: memory stays bounded whatever the size of the export.
-    let stream = futures_util::stream::unfold(f, |mut f| async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        match f.read(&mut buf) {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, actix_web::Error>(web::Bytes::from(buf)), f))
+/// Streams a stored result ZIP as a download, one chunk from the engine's database at a time
+/// (memory stays bounded whatever the size; any server sharing the database serves it). Its
+/// length is announced, so a download cut short (the result deleted meanwhile) shows as such.
+pub(crate) fn zip_download(
+    engine: &Engine,
+    request_id: &str,
+    size: i64,
+    name: &str,
+) -> HttpResponse {
+    let (engine, rid) = (engine.clone(), request_id.to_owned());
+    let stream = futures_util::stream::unfold(Some(0), move |seq| {
+        let (engine, rid) = (engine.clone(), rid.clone());
+        async move {
+            let seq = seq?;
+            match rightful_engine::execution::result_chunk(&engine, &rid, seq).await {
+                Ok(Some(bytes)) => Some((
+                    Ok::<_, actix_web::Error>(web::Bytes::from(bytes)),
+                    Some(seq + 1),
+                )),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(request.id = %rid, error = %e, "result download cut short");
+                    Some((Err(actix_web::error::ErrorServiceUnavailable("")), None))
+                }
             }
-            Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), f)),
         }
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("application/zip")
         .insert_header((
             "Content-Disposition",
-            format!("attachment; filename=\"rightful-{id}.zip\""),
+            format!("attachment; filename=\"rightful-{name}.zip\""),
         ))
         .insert_header(("Cache-Control", "no-store"))
-        .streaming(stream))
+        .no_chunking(u64::try_from(size).unwrap_or(0))
+        .streaming(stream)
 }
