@@ -18,8 +18,9 @@
 //! searched (Art. 11(2), 12(6)) instead of saying that nothing is held.
 //!
 //! Files: the work directory and everything in it are private (`0700`/`0600`); the exported
-//! rows are deleted as soon as the ZIP is written; the ZIP when the download window ends
-//! (see `cleanup`).
+//! rows are deleted as soon as the ZIP is written. The ZIP is then stored in the engine's
+//! database in chunks (issue 13 item 6: every server serves it) and the work directory deleted;
+//! the stored result goes when the download window ends (see `cleanup`).
 
 use super::StepEnd;
 use super::steps::{context, plan_of, work_dir};
