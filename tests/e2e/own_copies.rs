@@ -295,6 +295,13 @@ async fn issue12_item6_a_result_is_deleted_by_the_sweep_when_its_download_window
     assert_eq!(run.results_deleted, 1);
     assert!(!work.exists(), "the work directory is gone");
     assert!(!stored(&app, &id).await, "the stored result is gone");
+    assert_eq!(
+        rightful_engine::execution::result_chunk(&app.engine, &id, 0)
+            .await
+            .unwrap(),
+        None,
+        "and its chunks"
+    );
     let (status, body) = server.result(&id, &token).await;
     assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
     let entries = deleted_entries(&app, &id);
@@ -527,6 +534,43 @@ async fn issue12_item9_an_erasure_that_keeps_everything_yields_a_certificate_of_
         notice.contains("Kept: orders / invoices") && notice.contains("/result"),
         "{notice}"
     );
+}
+
+/// Issue 13 item 6: a result larger than one chunk is streamed from the engine's database chunk
+/// by chunk, whole and in order, over HTTP.
+#[tokio::test]
+async fn issue13_item6_a_result_of_several_chunks_downloads_whole_and_in_order() {
+    let Some((app, _site)) = demo_app(true, |_| {}) else {
+        return;
+    };
+    let server = Server::start(&app).await;
+    let (id, token) = server.approved(&app, "access", CUSTOMER).await;
+    rightful_engine::execution::drain(&app.engine, "test")
+        .await
+        .unwrap();
+    assert!(stored(&app, &id).await);
+    // Two and a half chunks of bytes that differ from one chunk to the next.
+    use rightful_store::models::result as r;
+    let bytes: Vec<u8> = (0..r::CHUNK * 5 / 2)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
+    let (id2, b2) = (id.clone(), bytes.clone());
+    app.engine
+        .store
+        .run(move |c| {
+            r::delete(c, &id2)?;
+            for (seq, part) in b2.chunks(r::CHUNK).enumerate() {
+                r::put_chunk(c, &id2, i32::try_from(seq).unwrap(), part)?;
+            }
+            let size = i64::try_from(b2.len()).unwrap();
+            r::finish(c, &id2, size, "test", chrono::Utc::now().naive_utc())
+        })
+        .await
+        .unwrap();
+    let (status, body) = server.result(&id, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.len(), bytes.len(), "every chunk");
+    assert!(body == bytes, "in order");
 }
 
 /// Whether request `id`'s result is stored in the engine's database (issue 13 item 6).
