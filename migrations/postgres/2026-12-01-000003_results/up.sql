@@ -16,7 +16,3 @@ CREATE TABLE result_chunks (
     bytes BYTEA NOT NULL,
     PRIMARY KEY (request_id, seq)
 );
-
--- The keyed hash of an address is `erased:` and 64 hex digits (71 characters, as in
--- suppressions.subject_hash): VARCHAR(64) refused every submission on PostgreSQL.
-ALTER TABLE mail_quota ALTER COLUMN address_hash TYPE VARCHAR(80);
