@@ -114,6 +114,8 @@ pub struct Connector {
     map: StoreMap,
     dialect: Dialect,
     pool: Pool<Manager>,
+    /// Opens a fresh connection for [`Connector::ping`] (the pool keeps its manager to itself).
+    probe: Manager,
     live: LiveSchema,
     hash_key: Vec<u8>,
     /// Missing indexes and similar, found when opening.
@@ -194,6 +196,7 @@ impl Connector {
             code: class::code_of(dialect, &e),
         })?;
         drop(first);
+        let probe = manager.clone();
         let pool = Pool::builder()
             .max_size(4)
             .min_idle(Some(0))
@@ -214,10 +217,27 @@ impl Connector {
             map,
             dialect,
             pool,
+            probe,
             live,
             hash_key,
             warnings,
         })
+    }
+
+    /// Whether the store answers now: a fresh connection and `SELECT 1` (readiness, issue 13
+    /// item 7). The error carries the driver's code only, never its text.
+    pub fn ping(&self) -> Result<(), ConnectorError> {
+        let unreachable = |code: String| ConnectorError::Unreachable {
+            store: self.map.name.clone(),
+            code,
+        };
+        let manager = &self.probe;
+        let mut conn = manager
+            .connect()
+            .map_err(|e| unreachable(e.code(self.dialect)))?;
+        manager
+            .is_valid(&mut conn)
+            .map_err(|e| unreachable(e.code(self.dialect)))
     }
 
     /// The store's map.

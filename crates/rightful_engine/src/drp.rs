@@ -969,6 +969,7 @@ pub async fn push_due(engine: &Engine, now: DateTime<Utc>) -> Result<usize, DrpE
         if ok {
             sent += 1;
         } else {
+            engine.metrics.drp_callback_failed();
             tracing::warn!(drp.request = %row.id, http_status = code, attempt = attempts, "DRP status callback failed");
         }
     }

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod intake;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod notices;
 pub mod policy;
 pub mod postmortem;
@@ -103,6 +104,8 @@ pub struct Engine {
     pub processors: Arc<Vec<processors::Processor>>,
     /// Rate limits on what strangers can trigger (per server).
     pub limits: Arc<limits::Limiter>,
+    /// Counters for `/metrics` (step latencies, sweep rows, callback and mail failures).
+    pub metrics: Arc<metrics::Metrics>,
     /// Connectors opened so far, by store name (opened on first use: a store that is down at
     /// start-up does not stop the server).
     connectors: Arc<
@@ -115,6 +118,7 @@ impl Engine {
     /// policy version is in force when it differs from the last one recorded (E4).
     pub fn open(settings: settings::Settings) -> Result<Self, EngineError> {
         let loaded = policy::load_dir(&settings.policy.dir)?;
+        metrics::check_token(&settings.metrics.token)?;
         // Keys, results, the outbox and the SQLite database live here: readable by the owner
         // only (0700), an older, wider directory tightened.
         let data_dir = &settings.storage.data_dir;
@@ -153,6 +157,7 @@ impl Engine {
             stores: site_stores,
             processors: Arc::new(procs),
             limits: Arc::default(),
+            metrics: Arc::default(),
             connectors: Arc::default(),
         };
         engine.record_policy_version(&loaded.digest)?;

@@ -262,6 +262,7 @@ pub async fn send(
         Err(_) => Some("the mail task failed"),
     };
     if let Some(why) = why {
+        engine.metrics.mail_failed(crate::metrics::MailKind::Notice);
         tracing::error!(request.id = %request_id, notice = name, error = why, "notice not sent");
         return Err(NoticeError(why));
     }

@@ -99,6 +99,9 @@ pub async fn run(engine: &Engine, now: DateTime<Utc>) -> Result<RunReport, Engin
         let (mailer, to) = (engine.mailer.clone(), to.clone());
         let sent = tokio::task::spawn_blocking(move || mailer.send(&to, &subject, &body)).await;
         if !matches!(sent, Ok(Ok(()))) {
+            engine
+                .metrics
+                .mail_failed(crate::metrics::MailKind::Reminder);
             tracing::error!(request.id = %id, "deadline reminder not sent");
             continue;
         }

@@ -461,6 +461,15 @@ async fn record(
     for s in sweeps {
         let details = match &s.outcome {
             Ok(tables) => {
+                if !opts.dry_run {
+                    engine.metrics.swept(
+                        tables
+                            .iter()
+                            .map(|t| t.rows + t.children.iter().map(|(_, n)| n).sum::<u64>())
+                            .sum(),
+                        tables.iter().map(|t| t.archived).sum(),
+                    );
+                }
                 for t in tables.iter().filter(|t| t.rows > 0) {
                     if let Some(tm) = engine
                         .stores

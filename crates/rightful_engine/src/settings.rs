@@ -380,6 +380,9 @@ pub struct Settings {
     /// Anchoring the audit trail.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// Who may scrape `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
     /// Where the values came from, for messages naming the file's line or the variable.
     #[serde(skip)]
     pub provenance: Provenance,
@@ -412,6 +415,17 @@ impl Settings {
             None => "the default".to_owned(),
         }
     }
+}
+
+/// `[metrics]`: `GET /metrics` answers a staff token of role `auditor` or `dpo`, or this token
+/// (`Authorization: Bearer <token>`), meant for a Prometheus scraper; empty (the default): staff
+/// tokens only. Set it from the environment (`RIGHTFUL_METRICS__TOKEN`), at least 32 characters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// The scraper's bearer token; empty: none.
+    #[serde(default)]
+    pub token: String,
 }
 
 /// At most `max` events per `per_secs` seconds, for one key.

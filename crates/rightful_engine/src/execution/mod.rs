@@ -151,6 +151,7 @@ pub async fn run_once(engine: &Engine, worker: &str) -> Result<Turn, EngineError
         now,
     )
     .await?;
+    let started = std::time::Instant::now();
     let end = match j.step.as_str() {
         "discover" => steps::discover(engine, &j).await,
         "apply" => steps::apply(engine, &j).await,
@@ -158,6 +159,9 @@ pub async fn run_once(engine: &Engine, worker: &str) -> Result<Turn, EngineError
         "finalize" => results::finalize(engine, &j).await,
         other => StepEnd::Fail(format!("unknown step `{other}`")),
     };
+    engine
+        .metrics
+        .observe_step(&j.step, started.elapsed().as_secs_f64());
     let label = record(engine, &j, worker, end).await?;
     Ok(Turn::Ran(j.request_id, j.step, j.store, label))
 }

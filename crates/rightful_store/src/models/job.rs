@@ -326,3 +326,12 @@ pub fn for_request(conn: &mut DbConn, request_id: &str) -> Result<Vec<Job>, Stor
         .select(Job::as_select())
         .load(conn)?)
 }
+
+/// Jobs counted by status (`pending`, `running`, `done`, `failed`), for `/metrics` (issue 13
+/// item 7).
+pub fn count_by_status(conn: &mut DbConn) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(j::table
+        .group_by(j::status)
+        .select((j::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}

@@ -361,3 +361,27 @@ pub fn completed_by_emails(
         .select(requests::id)
         .load(conn)?)
 }
+
+/// Requests counted by `(status, kind)`, for `/metrics` (issue 13 item 7).
+pub fn count_by_status_and_kind(
+    conn: &mut DbConn,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    Ok(requests::table
+        .group_by((requests::status, requests::kind))
+        .select((requests::status, requests::kind, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// Requests past their due date on `today` and not final (`due_on < today`), for `/metrics`.
+pub fn count_overdue(conn: &mut DbConn, today: NaiveDate) -> Result<i64, StoreError> {
+    let finals: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_final())
+        .map(Status::as_str)
+        .collect();
+    Ok(requests::table
+        .filter(requests::due_on.lt(today))
+        .filter(requests::status.ne_all(finals))
+        .count()
+        .get_result(conn)?)
+}
