@@ -20,6 +20,7 @@ macro_rules! out_nonl {
 }
 
 mod audit;
+mod backup;
 
 use clap::{Args, Parser, Subcommand};
 use rightful_engine::register::Format;
@@ -95,6 +96,27 @@ enum Command {
     Reminders {
         #[command(subcommand)]
         command: RemindersCommand,
+    },
+    /// Writes a consistent copy of the embedded SQLite engine database to a new private file
+    /// (0600) and verifies its audit trail; exits 1 if the trail is not intact. PostgreSQL: use
+    /// pg_dump (docs/OPERATIONS.md).
+    Backup {
+        /// The copy to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Replaces the embedded SQLite engine database with a backup (stop every server first): a
+    /// damaged or tampered backup is refused and nothing changes; the restored audit trail is
+    /// verified against the newest signed head. Exits 1 when the backup is refused or the
+    /// restored trail does not verify (a backup older than the newest signed head).
+    Restore {
+        /// The backup written by `rightful backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
     },
     /// The demo site of the reference company.
     Demo {
@@ -647,6 +669,12 @@ fn run(cli: Cli) -> Result<ExitCode, EngineError> {
         Command::Audit {
             command: AuditCommand::Anchors { out, data },
         } => audit::anchors(&settings(config, Some(&data), None)?, out.as_deref()),
+        Command::Backup { out, data } => {
+            backup::backup(&settings(config, Some(&data), None)?, &out)
+        }
+        Command::Restore { from, data } => {
+            backup::restore(&settings(config, Some(&data), None)?, &from)
+        }
     }
 }
 
