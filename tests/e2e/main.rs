@@ -38,6 +38,7 @@ mod http;
 mod identity;
 mod notices;
 mod openapi;
+mod ops;
 mod own_copies;
 mod register;
 mod requests;
