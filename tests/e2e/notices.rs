@@ -351,6 +351,9 @@ async fn the_openapi_document_describes_every_route_and_the_ui_is_served() {
         [
             "/.well-known/jwks.json",
             "/health",
+            "/health/live",
+            "/health/ready",
+            "/metrics",
             "/v1/agent/{agent_id}",
             "/v1/audit",
             "/v1/audit/anchors",

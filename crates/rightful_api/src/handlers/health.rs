@@ -113,7 +113,7 @@ pub async fn get_ready(engine: web::Data<Engine>, _: Public) -> HttpResponse {
     get, path = "/metrics", tag = "auditor", operation_id = "get_metrics",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The metrics, in the Prometheus text format", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 200, description = "The metrics, in the Prometheus text exposition format 0.0.4 (`text/plain; version=0.0.4; charset=utf-8`)", body = String, content_type = "text/plain"),
         (status = 401, description = "No token, or one that is not valid", body = crate::error::ErrorBody),
         (status = 403, description = "A staff token of another role", body = crate::error::ErrorBody),
         (status = 503, description = "The engine database cannot be reached", body = crate::error::ErrorBody),
