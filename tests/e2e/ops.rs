@@ -388,3 +388,46 @@ async fn ready_is_200_when_the_engine_database_and_every_store_answer() {
     assert_eq!(names.len(), 3, "{body}");
     drop(site);
 }
+
+// Issue 13 item 7: a message the mailer cannot write (the outbox is a file, not a directory) is
+// counted in `rightful_mail_failures_total{kind="notice"}`, scraped over a real port.
+#[tokio::test]
+async fn a_mail_that_cannot_be_sent_is_counted_in_the_metrics() {
+    let blocked = std::env::temp_dir().join(format!("rightful-outbox-file-{}", std::process::id()));
+    std::fs::write(&blocked, b"not a directory").unwrap();
+    let outbox = blocked.display().to_string();
+    let app = TestApp::with(false, move |s| {
+        s.mail.outbox_dir = outbox;
+        s.metrics.token = SCRAPER.into();
+    })
+    .unwrap();
+    let base = app.spawn().unwrap();
+    let http = reqwest::Client::new();
+    let scrape = || async {
+        let text = http
+            .get(format!("{base}/metrics"))
+            .header("Authorization", format!("Bearer {SCRAPER}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (_, samples) = parse(&text);
+        value(
+            &samples,
+            "rightful_mail_failures_total",
+            &[("kind", "notice")],
+        )
+    };
+    assert_eq!(scrape().await, 0.0);
+    let r = http
+        .post(format!("{base}/v1/requests"))
+        .json(&serde_json::json!({"type": "access", "email": "dan@example.test", "first_name": "Ada", "last_name": "Lovelace"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().as_u16() < 500, "{}", r.status());
+    assert!(scrape().await >= 1.0);
+    let _ = std::fs::remove_file(blocked);
+}

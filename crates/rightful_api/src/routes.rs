@@ -193,6 +193,15 @@ async fn staff_session(
     let drp =
         req.path().starts_with("/v1/data-rights-request") || req.path().starts_with("/v1/agent/");
     let token = (!drp).then(|| crate::auth::bearer(req.request())).flatten();
+    // The scraper's token is not a staff token: `/metrics` checks it itself (issue 13 item 7).
+    let scraper = req.path() == "/metrics"
+        && token
+            .as_deref()
+            .zip(req.app_data::<web::Data<Engine>>())
+            .is_some_and(|(t, e)| {
+                rightful_engine::metrics::token_matches(&e.settings.metrics.token, t)
+            });
+    let token = token.filter(|_| !scraper);
     if let (Some(token), Some(engine)) = (token, req.app_data::<web::Data<Engine>>().cloned()) {
         let session = match crate::auth::authenticate(&engine, &token).await {
             Ok(claims) => crate::auth::Session::Valid(claims),
