@@ -11,16 +11,20 @@
 //! - [`StoreErrorClass::Permanent`]: a constraint, a permission, the syntax, the schema, anything
 //!   unknown — retrying cannot fix it, a person must look.
 //!
-//! Where the codes come from. Diesel does not hand over the SQLSTATE, the MySQL error number or
-//! SQLite's extended result code; it maps the common ones to [`DatabaseErrorKind`] (unique, foreign
-//! key, not null, check, serialization failure / deadlock, closed connection), which gives the
-//! exact code. For the rest, the driver's message is matched here against the servers' fixed
-//! English texts (the message is read, never kept): this covers the codes the retry decision
-//! depends on (lock and statement timeouts, deadlocks, lost connections, permissions, syntax). A
-//! server answering in another language (`lc_messages`) gives `pg:unknown` / `mysql:unknown`,
-//! which is permanent: the request goes to the DPO rather than being retried blindly.
+//! Where the codes come from. MySQL/MariaDB (issue 13 item 1): the pure-Rust `mysql` driver hands
+//! over the server's error number itself, so `mysql:<errno>` is exact and no text is read; the
+//! driver's own failures (I/O, protocol) map to the client error numbers libmysqlclient used
+//! (2006 gone away, 2013 lost connection, 2002 cannot connect). PostgreSQL and SQLite: diesel
+//! does not hand over the SQLSTATE or SQLite's extended result code; it maps the common ones to
+//! [`DatabaseErrorKind`] (unique, foreign key, not null, check, serialization failure / deadlock,
+//! closed connection), which gives the exact code. For the rest, the driver's message is matched
+//! here against the servers' fixed English texts (the message is read, never kept): this covers
+//! the codes the retry decision depends on (lock and statement timeouts, deadlocks, lost
+//! connections, permissions, syntax). A PostgreSQL server answering in another language
+//! (`lc_messages`) gives `pg:unknown`, which is permanent: the request goes to the DPO rather
+//! than being retried blindly.
 
-use crate::sql::Dialect;
+use crate::sql::{DbError, Dialect};
 use diesel::result::{DatabaseErrorKind, Error};
 
 /// Whether retrying can help.
@@ -96,9 +100,17 @@ fn sqlite_transient(rc: u32) -> bool {
     matches!(rc & 0xff, 5 | 6 | 9 | 10 | 13 | 14 | 15)
 }
 
-/// The stable code of a driver error on a store of `dialect`. The message is read to tell codes
-/// apart that diesel does not; it is never kept.
-pub fn code_of(dialect: Dialect, e: &Error) -> String {
+/// The stable code of a driver error on a store of `dialect`. A diesel message is read to tell
+/// codes apart that diesel does not; it is never kept.
+pub fn code_of(dialect: Dialect, e: &DbError) -> String {
+    match e {
+        DbError::Diesel(e) => diesel_code(dialect, e),
+        DbError::Mysql(e) => mysql_code(e),
+    }
+}
+
+/// The code of a diesel error (PostgreSQL, SQLite).
+pub(crate) fn diesel_code(dialect: Dialect, e: &Error) -> String {
     match e {
         Error::DatabaseError(kind, info) => db_code(dialect, *kind, info.message()),
         Error::NotFound => "driver:not_found".into(),
@@ -112,6 +124,76 @@ pub fn code_of(dialect: Dialect, e: &Error) -> String {
             "driver:transaction_state".into()
         }
         _ => "driver:other".into(),
+    }
+}
+
+/// The code of a `mysql` driver error on a statement (issue 13 item 1): the server's error
+/// number as it sent it (`mysql:1062`, `mysql:1213`, …), never read from a text; the driver's
+/// own failures as the client error numbers: the connection broken while sending (2006) or
+/// while reading (2013), a connection attempt failing (2002).
+pub fn mysql_code(e: &mysql::Error) -> String {
+    use mysql::DriverError as D;
+    let client = |errno: u16| format!("mysql:{errno}");
+    match e {
+        mysql::Error::MySqlError(e) => client(e.code),
+        mysql::Error::IoError(e) => client(io_errno(e)),
+        mysql::Error::CodecError(mysql_common::proto::codec::error::PacketCodecError::Io(e)) => {
+            client(io_errno(e))
+        }
+        mysql::Error::CodecError(_) => "driver:protocol".into(),
+        mysql::Error::DriverError(D::CouldNotConnect(_) | D::ConnectTimeout) => client(2002),
+        mysql::Error::DriverError(
+            D::PacketOutOfSync | D::PacketTooLarge | D::UnexpectedPacket | D::Protocol41NotSet,
+        ) => "driver:protocol".into(),
+        mysql::Error::DriverError(D::MismatchedStmtParams(..) | D::Params(_) | D::MixedParams) => {
+            "driver:params".into()
+        }
+        mysql::Error::DriverError(_) => "driver:other".into(),
+        mysql::Error::UrlError(_) => "connect:url".into(),
+        mysql::Error::FromValueError(_) | mysql::Error::FromRowError(_) => {
+            "driver:deserialize".into()
+        }
+    }
+}
+
+/// A broken connection: 2006 (gone away) when the server closed it before the request was sent,
+/// else 2013 (lost during the query, or a read timeout).
+fn io_errno(e: &std::io::Error) -> u16 {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::BrokenPipe | K::NotConnected => 2006,
+        _ => 2013,
+    }
+}
+
+/// The code of a MySQL/MariaDB connection that could not be opened: as [`connect_code`], from
+/// the driver's error kind and the server's error number (1045 access denied, 1044 and 1698
+/// denied too, 1049 unknown database), never from a text; a set-up statement's failure gives
+/// the server's `mysql:<errno>`.
+pub fn mysql_connect_code(e: &mysql::Error) -> String {
+    use mysql::DriverError as D;
+    use std::io::ErrorKind as K;
+    let of_kind = |k: K| match k {
+        // A missing Unix socket is a server that is not running.
+        K::ConnectionRefused | K::NotFound => "connect:refused",
+        K::TimedOut => "connect:timeout",
+        K::PermissionDenied => "connect:file",
+        _ => "connect",
+    };
+    match e {
+        mysql::Error::UrlError(_) => "connect:url".into(),
+        mysql::Error::DriverError(D::ConnectTimeout) => "connect:timeout".into(),
+        mysql::Error::DriverError(D::CouldNotConnect(Some((_, _, kind)))) => of_kind(*kind).into(),
+        mysql::Error::IoError(e) => of_kind(e.kind()).into(),
+        mysql::Error::MySqlError(e) => match e.code {
+            1044 | 1045 | 1698 => "connect:auth".into(),
+            1049 => "connect:database".into(),
+            _ => format!("mysql:{}", e.code),
+        },
+        mysql::Error::DriverError(
+            D::UnknownAuthPlugin(_) | D::OldMysqlPasswordDisabled | D::CleartextPluginDisabled,
+        ) => "connect:auth".into(),
+        _ => "connect".into(),
     }
 }
 
@@ -158,7 +240,8 @@ pub fn connect_code(e: &diesel::ConnectionError) -> String {
 fn db_code(dialect: Dialect, kind: DatabaseErrorKind, message: &str) -> String {
     match dialect {
         Dialect::Postgres => format!("pg:{}", pg_state(kind, message)),
-        Dialect::Mysql => format!("mysql:{}", mysql_errno(kind, message)),
+        // MySQL/MariaDB errors come from the `mysql` driver ([`mysql_code`]), not diesel.
+        Dialect::Mysql => "mysql:unknown".into(),
         Dialect::Sqlite => format!("sqlite:{}", sqlite_code(kind, message)),
     }
 }
@@ -234,74 +317,6 @@ fn pg_state(kind: DatabaseErrorKind, m: &str) -> &'static str {
         } else {
             "42704"
         };
-    }
-    "unknown"
-}
-
-/// The MySQL/MariaDB error number: from diesel's kind where it is unambiguous, else from the
-/// server's (or client library's) English message.
-fn mysql_errno(kind: DatabaseErrorKind, m: &str) -> &'static str {
-    let lower = m.to_ascii_lowercase();
-    match kind {
-        DatabaseErrorKind::UniqueViolation => return "1062",
-        DatabaseErrorKind::ForeignKeyViolation => {
-            return if lower.contains("parent row") {
-                "1451"
-            } else {
-                "1452"
-            };
-        }
-        DatabaseErrorKind::NotNullViolation => {
-            return if lower.contains("default value") {
-                "1364"
-            } else {
-                "1048"
-            };
-        }
-        DatabaseErrorKind::CheckViolation => return "3819",
-        DatabaseErrorKind::SerializationFailure => return "1213",
-        DatabaseErrorKind::ReadOnlyTransaction => return "1792",
-        _ => {}
-    }
-    const TEXTS: &[(&str, &str)] = &[
-        ("deadlock found", "1213"),
-        ("lock wait timeout exceeded", "1205"),
-        ("server has gone away", "2006"),
-        ("lost connection to", "2013"),
-        ("can't connect to", "2002"),
-        ("too many connections", "1040"),
-        (
-            "query execution was interrupted, maximum statement execution time",
-            "3024",
-        ),
-        ("max_statement_time exceeded", "1969"),
-        ("query execution was interrupted", "1317"),
-        ("server shutdown in progress", "1053"),
-        ("command denied to user", "1142"),
-        ("access denied for user", "1045"),
-        ("error in your sql syntax", "1064"),
-        ("duplicate entry", "1062"),
-        ("cannot be null", "1048"),
-        ("doesn't have a default value", "1364"),
-        ("data too long for column", "1406"),
-        ("out of range value", "1264"),
-        ("incorrect integer value", "1366"),
-        ("incorrect string value", "1366"),
-        ("incorrect date", "1292"),
-        ("incorrect datetime value", "1292"),
-        ("unknown column", "1054"),
-        ("doesn't exist", "1146"),
-        ("cannot delete or update a parent row", "1451"),
-        ("cannot add or update a child row", "1452"),
-        ("read only transaction", "1792"),
-        ("read-only transaction", "1792"),
-    ];
-    if let Some((_, code)) = TEXTS.iter().find(|(t, _)| lower.contains(t)) {
-        return code;
-    }
-    // MariaDB's CHECK constraint error: "CONSTRAINT `x` failed for `db`.`t`".
-    if lower.starts_with("constraint") && lower.contains("failed for") {
-        return "4025";
     }
     "unknown"
 }
@@ -433,76 +448,16 @@ mod tests {
         }
     }
 
-    fn db(kind: DatabaseErrorKind, m: &'static str) -> Error {
-        Error::DatabaseError(kind, Box::new(Msg(m)))
+    fn db(kind: DatabaseErrorKind, m: &'static str) -> DbError {
+        DbError::Diesel(Error::DatabaseError(kind, Box::new(Msg(m))))
     }
 
     /// Issue 12 item 7: the drivers' errors (as diesel hands them over: a kind and the
     /// server's message) give the right code, and the code never carries the message's values.
     #[test]
     fn driver_errors_give_their_code_and_never_their_values() {
-        use DatabaseErrorKind::{NotNullViolation, SerializationFailure, UniqueViolation, Unknown};
+        use DatabaseErrorKind::{SerializationFailure, UniqueViolation, Unknown};
         let cases = [
-            (
-                Dialect::Mysql,
-                db(
-                    UniqueViolation,
-                    "Duplicate entry 'bob@example.test' for key 'email'",
-                ),
-                "mysql:1062",
-            ),
-            (
-                Dialect::Mysql,
-                db(NotNullViolation, "Column 'email' cannot be null"),
-                "mysql:1048",
-            ),
-            (
-                Dialect::Mysql,
-                db(
-                    SerializationFailure,
-                    "Deadlock found when trying to get lock; try restarting transaction",
-                ),
-                "mysql:1213",
-            ),
-            (
-                Dialect::Mysql,
-                db(
-                    Unknown,
-                    "Lock wait timeout exceeded; try restarting transaction",
-                ),
-                "mysql:1205",
-            ),
-            (
-                Dialect::Mysql,
-                db(Unknown, "MySQL server has gone away"),
-                "mysql:2006",
-            ),
-            (
-                Dialect::Mysql,
-                db(Unknown, "Server has gone away"),
-                "mysql:2006",
-            ),
-            (
-                Dialect::Mysql,
-                db(Unknown, "Lost connection to server during query"),
-                "mysql:2013",
-            ),
-            (
-                Dialect::Mysql,
-                db(
-                    Unknown,
-                    "UPDATE command denied to user 'app'@'localhost' for table `cms`.`inquiries`",
-                ),
-                "mysql:1142",
-            ),
-            (
-                Dialect::Mysql,
-                db(
-                    Unknown,
-                    "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'x' at line 1",
-                ),
-                "mysql:1064",
-            ),
             (
                 Dialect::Postgres,
                 db(
@@ -585,7 +540,7 @@ mod tests {
             ),
             (
                 Dialect::Postgres,
-                Error::BrokenTransactionManager,
+                DbError::Diesel(Error::BrokenTransactionManager),
                 "driver:transaction",
             ),
         ];
@@ -615,5 +570,93 @@ mod tests {
             assert_eq!(code, want, "{e}");
             assert!(!code.contains('@') && !code.contains('\''), "{code}");
         }
+    }
+
+    fn server(code: u16, state: &str, message: &str) -> mysql::Error {
+        mysql::Error::MySqlError(mysql::MySqlError {
+            state: state.into(),
+            message: message.into(),
+            code,
+        })
+    }
+
+    /// Issue 13 item 1: the `mysql` driver hands over the server's error number; the code is
+    /// that number whatever the text says (here in another language, or quoting a value), and
+    /// the driver's own failures give the client error numbers, transient.
+    #[test]
+    fn mysql_errors_give_the_servers_error_number_not_its_text() {
+        use std::io::{Error as IoError, ErrorKind};
+        let cases = [
+            (
+                server(
+                    1062,
+                    "23000",
+                    "Duplicate entry 'bob@example.test' for key 'email'",
+                ),
+                "mysql:1062",
+                Permanent,
+            ),
+            // A server answering in French (`lc_messages = fr_FR`): the number still decides.
+            (
+                server(
+                    1062,
+                    "23000",
+                    "Duplicata du champ 'bob@example.test' pour la clef 'email'",
+                ),
+                "mysql:1062",
+                Permanent,
+            ),
+            (
+                server(1213, "40001", "Interblocage détecté"),
+                "mysql:1213",
+                Transient,
+            ),
+            (server(1205, "HY000", "?"), "mysql:1205", Transient),
+            (server(1048, "23000", "?"), "mysql:1048", Permanent),
+            (server(1142, "42000", "?"), "mysql:1142", Permanent),
+            (server(1064, "42000", "?"), "mysql:1064", Permanent),
+            (
+                mysql::Error::IoError(IoError::new(ErrorKind::BrokenPipe, "x")),
+                "mysql:2006",
+                Transient,
+            ),
+            (
+                mysql::Error::IoError(IoError::new(ErrorKind::UnexpectedEof, "x")),
+                "mysql:2013",
+                Transient,
+            ),
+            (
+                mysql::Error::DriverError(mysql::DriverError::MixedParams),
+                "driver:params",
+                Permanent,
+            ),
+        ];
+        for (e, want, class) in cases {
+            let code = code_of(Dialect::Mysql, &DbError::Mysql(e));
+            assert_eq!(code, want);
+            assert_eq!(StoreErrorClass::of_code(&code), class, "{code}");
+        }
+        assert_eq!(
+            mysql_connect_code(&server(1045, "28000", "Access denied for user 'app'@'h'")),
+            "connect:auth"
+        );
+        assert_eq!(
+            mysql_connect_code(&server(1049, "42000", "Unknown database 'shop'")),
+            "connect:database"
+        );
+        assert_eq!(
+            mysql_connect_code(&mysql::Error::DriverError(
+                mysql::DriverError::CouldNotConnect(Some((
+                    "127.0.0.1:1".into(),
+                    "refused".into(),
+                    ErrorKind::ConnectionRefused,
+                )))
+            )),
+            "connect:refused"
+        );
+        let bad_url = crate::sql::mysql_opts("mysql://h/db?no_such_option=1")
+            .err()
+            .map(|e| mysql_connect_code(&e));
+        assert_eq!(bad_url.as_deref(), Some("connect:url"));
     }
 }

@@ -1,7 +1,7 @@
 //! One site store: open and check it, find a subject's records, export them, and carry out plans.
 
 use crate::schema::{self, ColType, LiveSchema};
-use crate::sql::{Bind, Binds, Dialect, Exec, Manager};
+use crate::sql::{Bind, Binds, DbError, Dialect, Exec, Manager};
 use crate::{ConnectorError, class};
 use chrono::NaiveDate;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
@@ -100,11 +100,11 @@ pub struct Applied {
 /// An operation's error, or the driver's while beginning or committing.
 enum TxError {
     Op(ConnectorError),
-    Db(diesel::result::Error),
+    Db(DbError),
 }
 
-impl From<diesel::result::Error> for TxError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<DbError> for TxError {
+    fn from(e: DbError) -> Self {
         Self::Db(e)
     }
 }
@@ -270,7 +270,7 @@ impl Connector {
         })
     }
 
-    fn query_err(&self, table: &str) -> impl Fn(diesel::result::Error) -> ConnectorError + '_ {
+    fn query_err(&self, table: &str) -> impl Fn(DbError) -> ConnectorError + '_ {
         let table = table.to_owned();
         move |e| ConnectorError::Query {
             store: self.map.name.clone(),

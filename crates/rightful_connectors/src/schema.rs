@@ -3,7 +3,7 @@
 //! ignored, keys are primary keys, no NOT NULL column is ever set to NULL, replacements fit
 //! their column's type; identity, event and link columns without an index are reported.
 
-use crate::sql::{Dialect, Exec};
+use crate::sql::{DbError, Dialect, Exec};
 use rightful_core::storemap::{ColumnErase, StoreMap};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -90,7 +90,7 @@ fn catalogue_sql(d: Dialect) -> &'static str {
 }
 
 /// Reads the live schema.
-pub fn read(conn: &mut dyn Exec, dialect: Dialect) -> Result<LiveSchema, diesel::result::Error> {
+pub fn read(conn: &mut dyn Exec, dialect: Dialect) -> Result<LiveSchema, DbError> {
     let mut out = LiveSchema::new();
     for doc in conn.docs(catalogue_sql(dialect), &[])? {
         let Ok(r) = serde_json::from_str::<Row>(&doc) else {

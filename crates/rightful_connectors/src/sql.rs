@@ -3,9 +3,8 @@
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::ManageConnection;
 use diesel::sql_types::{BigInt, Text};
-use diesel::{
-    Connection, MysqlConnection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection,
-};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use mysql::prelude::Queryable;
 use rightful_core::storemap::StoreKind;
 
 /// The three SQL dialects.
@@ -154,13 +153,28 @@ struct Doc {
     doc: String,
 }
 
+/// A driver's error: diesel's (PostgreSQL, SQLite) or the `mysql` crate's (MySQL/MariaDB).
+///
+/// It keeps the driver's own error, whose text may quote values (issue 12 item 7): only
+/// [`crate::class::code_of`] reads it, and a [`crate::ConnectorError`] keeps only the code.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// PostgreSQL or SQLite, through diesel.
+    #[error(transparent)]
+    Diesel(#[from] diesel::result::Error),
+    /// MySQL/MariaDB, through the pure-Rust `mysql` driver (issue 13 item 1): the server's error
+    /// number is [`mysql::Error::MySqlError`]'s `code`.
+    #[error(transparent)]
+    Mysql(#[from] mysql::Error),
+}
+
 /// Executes SQL text with bound values; implemented for each concrete connection. This is the
 /// only place in the crate that turns text into a statement.
 pub trait Exec {
     /// Runs a query whose single column `doc` is text (a JSON object), returning the texts.
-    fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, diesel::result::Error>;
+    fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, DbError>;
     /// Runs a statement, returning the affected row count.
-    fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, diesel::result::Error>;
+    fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, DbError>;
 }
 
 macro_rules! impl_exec {
@@ -170,11 +184,7 @@ macro_rules! impl_exec {
                 clippy::disallowed_methods,
                 reason = "identifiers come from the validated map; values are bound"
             )]
-            fn docs(
-                &mut self,
-                sql: &str,
-                binds: &[Bind],
-            ) -> Result<Vec<String>, diesel::result::Error> {
+            fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, DbError> {
                 let mut q = diesel::sql_query(sql).into_boxed();
                 for b in binds {
                     q = match b {
@@ -189,7 +199,7 @@ macro_rules! impl_exec {
                 clippy::disallowed_methods,
                 reason = "identifiers come from the validated map; values are bound"
             )]
-            fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, diesel::result::Error> {
+            fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, DbError> {
                 let mut q = diesel::sql_query(sql).into_boxed();
                 for b in binds {
                     q = match b {
@@ -197,22 +207,93 @@ macro_rules! impl_exec {
                         Bind::Text(s) => q.bind::<Text, _>(s.clone()),
                     };
                 }
-                q.execute(self)
+                Ok(q.execute(self)?)
             }
         }
     };
 }
 
 impl_exec!(PgConnection);
-impl_exec!(MysqlConnection);
 impl_exec!(SqliteConnection);
+
+/// The values as the parameters of a MySQL prepared statement (`COM_STMT_EXECUTE`): never
+/// spliced into the text.
+fn mysql_params(binds: &[Bind]) -> mysql::Params {
+    if binds.is_empty() {
+        return mysql::Params::Empty;
+    }
+    mysql::Params::Positional(
+        binds
+            .iter()
+            .map(|b| match b {
+                Bind::Int(i) => mysql::Value::Int(*i),
+                Bind::Text(s) => mysql::Value::Bytes(s.clone().into_bytes()),
+            })
+            .collect(),
+    )
+}
+
+/// MySQL/MariaDB: every statement is prepared and its values sent as parameters, as diesel did.
+fn mysql_docs(q: &mut impl Queryable, sql: &str, binds: &[Bind]) -> Result<Vec<String>, DbError> {
+    let mut result = q.exec_iter(sql, mysql_params(binds))?;
+    let mut out = Vec::new();
+    if let Some(set) = result.iter() {
+        for row in set {
+            let mut row = row?;
+            let doc = match row.take_opt::<String, _>("doc") {
+                Some(Ok(doc)) => doc,
+                Some(Err(e)) => return Err(mysql::Error::from(e).into()),
+                None => return Err(mysql::Error::FromRowError(row).into()),
+            };
+            out.push(doc);
+        }
+    }
+    // Any further result set is read (and its error reported) before the connection is reused.
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(out)
+}
+
+fn mysql_run(q: &mut impl Queryable, sql: &str, binds: &[Bind]) -> Result<usize, DbError> {
+    let mut result = q.exec_iter(sql, mysql_params(binds))?;
+    let n = result.affected_rows();
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+impl Exec for mysql::Conn {
+    fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, DbError> {
+        mysql_docs(self, sql, binds)
+    }
+
+    fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, DbError> {
+        mysql_run(self, sql, binds)
+    }
+}
+
+impl Exec for mysql::Transaction<'_> {
+    fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, DbError> {
+        mysql_docs(self, sql, binds)
+    }
+
+    fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, DbError> {
+        mysql_run(self, sql, binds)
+    }
+}
 
 /// A connection to a site store.
 pub enum SiteConn {
     /// PostgreSQL.
     Pg(PgConnection),
-    /// MySQL/MariaDB.
-    Mysql(MysqlConnection),
+    /// MySQL/MariaDB (the pure-Rust `mysql` driver).
+    Mysql(Box<mysql::Conn>),
     /// SQLite.
     Sqlite(SqliteConnection),
 }
@@ -224,12 +305,24 @@ impl SiteConn {
         f: impl FnOnce(&mut dyn Exec) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<diesel::result::Error>,
+        E: From<DbError>,
     {
         match self {
-            Self::Pg(c) => c.transaction(|c| f(c)),
-            Self::Mysql(c) => c.transaction(|c| f(c)),
-            Self::Sqlite(c) => c.immediate_transaction(|c| f(c)),
+            Self::Pg(c) => c
+                .transaction(|c| f(c).map_err(Nested::Op))
+                .map_err(Nested::flatten),
+            Self::Mysql(c) => {
+                let mut tx = c
+                    .start_transaction(mysql::TxOpts::default())
+                    .map_err(|e| E::from(e.into()))?;
+                // Dropping the transaction without a commit rolls it back.
+                let out = f(&mut tx)?;
+                tx.commit().map_err(|e| E::from(e.into()))?;
+                Ok(out)
+            }
+            Self::Sqlite(c) => c
+                .immediate_transaction(|c| f(c).map_err(Nested::Op))
+                .map_err(Nested::flatten),
         }
     }
 
@@ -237,8 +330,30 @@ impl SiteConn {
     pub fn exec(&mut self) -> &mut dyn Exec {
         match self {
             Self::Pg(c) => c,
-            Self::Mysql(c) => c,
+            Self::Mysql(c) => c.as_mut(),
             Self::Sqlite(c) => c,
+        }
+    }
+}
+
+/// Diesel's transactions need an error that diesel's own converts into: the caller's, or
+/// diesel's while beginning or committing.
+enum Nested<E> {
+    Op(E),
+    Db(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for Nested<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl<E: From<DbError>> Nested<E> {
+    fn flatten(self) -> E {
+        match self {
+            Self::Op(e) => e,
+            Self::Db(e) => E::from(DbError::Diesel(e)),
         }
     }
 }
@@ -253,12 +368,15 @@ pub struct Manager {
 /// A connection could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    /// Opening failed.
+    /// Opening failed (PostgreSQL, SQLite).
     #[error(transparent)]
     Open(#[from] diesel::ConnectionError),
-    /// Set-up failed.
+    /// Set-up failed (PostgreSQL, SQLite).
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+    /// Opening or setting up a MySQL/MariaDB connection failed.
+    #[error(transparent)]
+    Mysql(#[from] mysql::Error),
 }
 
 impl OpenError {
@@ -267,11 +385,28 @@ impl OpenError {
     pub fn code(&self, dialect: Dialect) -> String {
         match self {
             Self::Open(diesel::ConnectionError::CouldntSetupConfiguration(e)) | Self::Query(e) => {
-                crate::class::code_of(dialect, e)
+                crate::class::diesel_code(dialect, e)
             }
             Self::Open(e) => crate::class::connect_code(e),
+            Self::Mysql(e) => crate::class::mysql_connect_code(e),
         }
     }
+}
+
+/// The `mysql` driver's options for a `mysql://` or `mariadb://` URL, set up as diesel's
+/// connection was: affected rows count the rows matched (`CLIENT_FOUND_ROWS`), UTC session time
+/// zone, utf8mb4 throughout. The URL's own parameters (e.g. `tcp_connect_timeout_ms`,
+/// `prefer_socket`, `socket`) are the `mysql` crate's.
+pub fn mysql_opts(url: &str) -> Result<mysql::Opts, mysql::Error> {
+    let url = match url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url.to_owned(),
+    };
+    let opts = mysql::Opts::from_url(&url).map_err(mysql::Error::UrlError)?;
+    Ok(mysql::OptsBuilder::from_opts(opts)
+        .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS)
+        .init(vec!["SET time_zone = '+00:00'", "SET NAMES utf8mb4"])
+        .into())
 }
 
 impl ManageConnection for Manager {
@@ -281,11 +416,7 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<SiteConn, OpenError> {
         Ok(match Dialect::of_url(&self.url) {
             Dialect::Postgres => SiteConn::Pg(PgConnection::establish(&self.url)?),
-            Dialect::Mysql => SiteConn::Mysql(MysqlConnection::establish(&self.url.replacen(
-                "mariadb://",
-                "mysql://",
-                1,
-            ))?),
+            Dialect::Mysql => SiteConn::Mysql(Box::new(mysql::Conn::new(mysql_opts(&self.url)?)?)),
             Dialect::Sqlite => {
                 let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
                 let mut c = SqliteConnection::establish(path)?;
@@ -298,7 +429,7 @@ impl ManageConnection for Manager {
     fn is_valid(&self, conn: &mut SiteConn) -> Result<(), OpenError> {
         match conn {
             SiteConn::Pg(c) => c.batch_execute("SELECT 1")?,
-            SiteConn::Mysql(c) => c.batch_execute("SELECT 1")?,
+            SiteConn::Mysql(c) => c.ping()?,
             SiteConn::Sqlite(c) => c.batch_execute("SELECT 1")?,
         }
         Ok(())

@@ -4,7 +4,8 @@
 
 use crate::sql::Dialect;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, MysqlConnection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use mysql::prelude::Queryable;
 use std::path::PathBuf;
 
 /// Variable naming the PostgreSQL server for tests.
@@ -18,6 +19,11 @@ pub struct TestSite {
     pub url: String,
     admin: Option<(Dialect, String, String)>,
     dir: Option<PathBuf>,
+}
+
+/// A MySQL/MariaDB connection for fixtures (the `mysql` driver, text protocol).
+fn mysql_conn(url: &str) -> Result<mysql::Conn, mysql::Error> {
+    mysql::Conn::new(crate::sql::mysql_opts(url)?)
 }
 
 fn unique() -> String {
@@ -89,16 +95,16 @@ impl TestSite {
             Dialect::Mysql => {
                 let admin = std::env::var(MYSQL_VAR).ok().filter(|s| !s.is_empty())?;
                 Some((|| {
-                    MysqlConnection::establish(&admin)
+                    mysql_conn(&admin)
                         .map_err(|e| err(&e))?
-                        .batch_execute(&format!("CREATE DATABASE {name}"))
+                        .query_drop(format!("CREATE DATABASE {name}"))
                         .map_err(|e| err(&e))?;
                     let url = with_db(&admin, &name);
-                    let mut c = MysqlConnection::establish(&url).map_err(|e| err(&e))?;
+                    let mut c = mysql_conn(&url).map_err(|e| err(&e))?;
                     for stmt in schema_sql.split(';').map(str::trim).filter(|s| {
                         !s.is_empty() && !s.lines().all(|l| l.trim_start().starts_with("--"))
                     }) {
-                        c.batch_execute(stmt).map_err(|e| err(&e))?;
+                        c.query_drop(stmt).map_err(|e| err(&e))?;
                     }
                     Ok(Self {
                         url,
@@ -119,9 +125,9 @@ impl TestSite {
                 .batch_execute(sql)
                 .map_err(|x| e(&x)),
             Dialect::Mysql => {
-                let mut c = MysqlConnection::establish(&self.url).map_err(|x| e(&x))?;
+                let mut c = mysql_conn(&self.url).map_err(|x| e(&x))?;
                 for stmt in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
-                    c.batch_execute(stmt).map_err(|x| e(&x))?;
+                    c.query_drop(stmt).map_err(|x| e(&x))?;
                 }
                 Ok(())
             }
@@ -146,8 +152,8 @@ impl Drop for TestSite {
                 }
             }
             Some((Dialect::Mysql, admin, name)) => {
-                if let Ok(mut c) = MysqlConnection::establish(admin) {
-                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+                if let Ok(mut c) = mysql_conn(admin) {
+                    let _ = c.query_drop(format!("DROP DATABASE IF EXISTS {name}"));
                 }
             }
             _ => {}

@@ -257,7 +257,7 @@ pub fn seed_store(
                     .replace("{logs}", &opts.logs_per_subject.to_string());
                 c.run(&sql, &[])?;
             }
-            Ok::<_, diesel::result::Error>(())
+            Ok::<_, rightful_connectors::sql::DbError>(())
         })
         .map_err(|e| sql_err(&e))?;
         progress(to, last);
