@@ -10,6 +10,8 @@ export RIGHTFUL_TEST_PG_URL RIGHTFUL_TEST_MYSQL_URL
 
 # The core must stay free of I/O crates (STYLE §2 rule 2).
 FORBIDDEN_IN_CORE := diesel|actix-web|actix-rt|tokio|reqwest|tracing|hyper|sqlx
+# Issue 13 item 1: no C MySQL client library anywhere (the MySQL/MariaDB connector is pure Rust).
+FORBIDDEN_ANYWHERE := mysqlclient-sys|mysqlclient-src|mysql-sys|mariadb-sys|libmariadb-sys
 
 
 .PHONY: readme-check help run demo-seed bench test check fmt fmt-check clippy doc deps-check jsonld-check api-check build release
@@ -71,6 +73,10 @@ deps-check:
 	@found=$$(cargo tree -p rightful_core -e normal --prefix none --quiet | sed 's/ .*//' | sort -u | grep -Ex '$(FORBIDDEN_IN_CORE)' || true); \
 	if [ -n "$$found" ]; then echo "rightful_core must not depend on: $$found"; exit 1; fi; \
 	echo "deps-check: rightful_core has no I/O dependency"
+	@set -o pipefail; tree=$$(cargo tree --workspace --target all --prefix none --quiet) || exit 1; \
+	found=$$(echo "$$tree" | sed 's/ .*//' | sort -u | grep -Ex '$(FORBIDDEN_ANYWHERE)' || true); \
+	if [ -n "$$found" ]; then echo "the workspace must not depend on a C MySQL client (issue 13 item 1): $$found"; exit 1; fi; \
+	echo "deps-check: no libmysqlclient in the dependency tree (any target, normal, build and dev)"
 
 # Checklist G: the JSON-LD register expands with a real JSON-LD 1.1 processor (pyld, from PyPI).
 jsonld-check:

@@ -84,13 +84,26 @@ fn pg_transient(state: &str) -> bool {
 }
 
 /// MySQL/MariaDB: lock wait timeout (1205), deadlock (1213), too many connections (1040, 1203),
-/// server shutting down (1053), query interrupted or timed out (1317, 1969, 3024), the client's
-/// connection errors (2002 cannot connect, 2003, 2006 gone away, 2013 lost, 2055 lost during
-/// reading).
+/// server shutting down (1053), query interrupted or timed out (1317, 1969, 3024), the connection
+/// killed (MariaDB 1927) or dropped for inactivity (MySQL 4031), the client's connection errors
+/// (2002 cannot connect, 2003, 2006 gone away, 2013 lost, 2055 lost during reading).
 fn mysql_transient(errno: u32) -> bool {
     matches!(
         errno,
-        1040 | 1053 | 1203 | 1205 | 1213 | 1317 | 1969 | 3024 | 2002 | 2003 | 2006 | 2013 | 2055
+        1040 | 1053
+            | 1203
+            | 1205
+            | 1213
+            | 1317
+            | 1927
+            | 1969
+            | 3024
+            | 4031
+            | 2002
+            | 2003
+            | 2006
+            | 2013
+            | 2055
     )
 }
 
