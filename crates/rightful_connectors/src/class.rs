@@ -407,6 +407,7 @@ mod tests {
             ("mysql:1205", Transient), // lock wait timeout
             ("mysql:2006", Transient), // server has gone away
             ("mysql:2013", Transient), // lost connection
+            ("mysql:1927", Transient), // connection killed (MariaDB)
             ("mysql:1062", Permanent), // duplicate entry
             ("mysql:1048", Permanent), // column cannot be null
             ("mysql:1142", Permanent), // command denied
