@@ -1,7 +1,9 @@
 //! One site store: open and check it, find a subject's records, export them, and carry out plans.
 
 use crate::schema::{self, ColType, LiveSchema};
-use crate::sql::{Bind, Binds, DbError, Dialect, Exec, Manager};
+use crate::sql::{
+    Bind, Binds, CHUNK, Counted, DbError, Dialect, Exec, MAX_PARAMS, Manager, Statements,
+};
 use crate::{ConnectorError, class};
 use chrono::NaiveDate;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
@@ -24,6 +26,30 @@ const PAGE: i64 = 500;
 
 /// How a subject's rows are found in one table: `column IN (values)`, OR-ed.
 type Predicate = Vec<(String, Vec<Bind>)>;
+
+/// Rows per keyed-hash `UPDATE` at most (issue 14): one statement sets the hashes of this many
+/// rows through a `CASE` on their key.
+const HASH_ROWS: usize = 1_000;
+
+/// The values a predicate binds.
+fn bound(pred: &Predicate) -> usize {
+    pred.iter().map(|(_, v)| v.len()).sum()
+}
+
+/// The predicate split so that no piece binds more than [`CHUNK`] values: itself when it fits,
+/// otherwise one `column IN (chunk)` per chunk of each column's values. A row may match several
+/// pieces: only for statements where repeats do no harm (collecting keys into a set).
+fn pieces(pred: &Predicate) -> Vec<Predicate> {
+    if bound(pred) <= CHUNK {
+        return vec![pred.clone()];
+    }
+    pred.iter()
+        .flat_map(|(col, vals)| {
+            vals.chunks(CHUNK)
+                .map(|ch| vec![(col.clone(), ch.to_vec())])
+        })
+        .collect()
+}
 
 /// What discovery found in one table.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +144,8 @@ pub struct Connector {
     probe: Manager,
     live: LiveSchema,
     hash_key: Vec<u8>,
+    /// Statements run inside transactions, counted (issue 14: set-based anonymisation).
+    statements: Statements,
     /// Missing indexes and similar, found when opening.
     pub warnings: Vec<String>,
 }
@@ -220,6 +248,7 @@ impl Connector {
             probe,
             live,
             hash_key,
+            statements: Statements::default(),
             warnings,
         })
     }
@@ -245,21 +274,37 @@ impl Connector {
         &self.map
     }
 
+    /// `(queries, changes)`: the statements this connector ran inside its transactions so far
+    /// (erase, rectify, restrict, purge, archive), counted apart.
+    pub fn statements(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.statements.queries.load(Relaxed),
+            self.statements.changes.load(Relaxed),
+        )
+    }
+
     /// Runs `f` in one transaction on `conn`; begin/commit failures name the store.
     fn transaction<T>(
         &self,
         conn: &mut PooledConnection<Manager>,
         f: impl FnOnce(&mut dyn Exec) -> Result<T, ConnectorError>,
     ) -> Result<T, ConnectorError> {
-        conn.transaction(|c| f(c).map_err(TxError::Op))
-            .map_err(|e| match e {
-                TxError::Op(e) => e,
-                TxError::Db(e) => ConnectorError::Query {
-                    store: self.map.name.clone(),
-                    table: "(transaction)".into(),
-                    code: class::code_of(self.dialect, &e),
-                },
-            })
+        conn.transaction(|c| {
+            let mut counted = Counted {
+                inner: c,
+                counts: &self.statements,
+            };
+            f(&mut counted).map_err(TxError::Op)
+        })
+        .map_err(|e| match e {
+            TxError::Op(e) => e,
+            TxError::Db(e) => ConnectorError::Query {
+                store: self.map.name.clone(),
+                table: "(transaction)".into(),
+                code: class::code_of(self.dialect, &e),
+            },
+        })
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, ConnectorError> {
@@ -296,6 +341,58 @@ impl Connector {
             .map(|(col, vals)| format!("{} IN ({})", self.q(col), binds.list(vals)))
             .collect();
         format!("({})", parts.join(" OR "))
+    }
+
+    /// The keys of the rows matching `pred`, without repeats, found piece by piece so that no
+    /// statement binds more than [`CHUNK`] values.
+    fn keys_where(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        pred: &Predicate,
+    ) -> Result<Vec<Bind>, ConnectorError> {
+        let key_ty = self.col_type(&t.name, &t.key);
+        let mut keys = BTreeSet::new();
+        for p in pieces(pred) {
+            let mut binds = Binds::new(self.dialect);
+            let sql = format!(
+                "SELECT {} AS doc FROM {} WHERE {}",
+                self.dialect.json_object(&[("k".into(), self.q(&t.key))]),
+                self.q(&t.name),
+                self.where_sql(&p, &mut binds)
+            );
+            for doc in c
+                .docs(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))?
+            {
+                if let Some(k) = serde_json::from_str::<Value>(&doc)
+                    .ok()
+                    .and_then(|v| v.get("k").and_then(|k| json_to_bind(k, key_ty)))
+                {
+                    keys.insert(k);
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Predicates that together match exactly the rows of `pred`, each row once, none binding
+    /// more than [`CHUNK`] values: `pred` itself when it fits; otherwise the keys of its rows
+    /// (found by [`Self::keys_where`]) in chunks, `key IN (chunk)`. Counts over them add up.
+    fn disjoint(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        pred: &Predicate,
+    ) -> Result<Vec<Predicate>, ConnectorError> {
+        if bound(pred) <= CHUNK {
+            return Ok(vec![pred.clone()]);
+        }
+        let keys = self.keys_where(c, t, pred)?;
+        Ok(keys
+            .chunks(CHUNK)
+            .map(|ch| vec![(t.key.clone(), ch.to_vec())])
+            .collect())
     }
 
     fn predicate(
@@ -351,17 +448,22 @@ impl Connector {
                     t.identities()
                         .map(|(col, _)| (format!("i_{col}"), self.q(col))),
                 );
-                let mut binds = Binds::new(self.dialect);
-                let sql = format!(
-                    "SELECT {} AS doc FROM {} WHERE {}",
-                    self.dialect.json_object(&pairs),
-                    self.q(&t.name),
-                    self.where_sql(&pred, &mut binds)
-                );
-                for doc in c
-                    .docs(&sql, &binds.values)
-                    .map_err(self.query_err(&t.name))?
-                {
+                // Repeats across pieces do no harm: keys and identities go into sets.
+                let mut docs = Vec::new();
+                for p in pieces(&pred) {
+                    let mut binds = Binds::new(self.dialect);
+                    let sql = format!(
+                        "SELECT {} AS doc FROM {} WHERE {}",
+                        self.dialect.json_object(&pairs),
+                        self.q(&t.name),
+                        self.where_sql(&p, &mut binds)
+                    );
+                    docs.extend(
+                        c.docs(&sql, &binds.values)
+                            .map_err(self.query_err(&t.name))?,
+                    );
+                }
+                for doc in docs {
                     let Ok(Value::Object(row)) = serde_json::from_str::<Value>(&doc) else {
                         continue;
                     };
@@ -406,35 +508,39 @@ impl Connector {
                     ));
                 }
             }
-            let mut binds = Binds::new(self.dialect);
-            let sql = format!(
-                "SELECT {} AS doc FROM {} WHERE {}",
-                self.dialect.json_object(&pairs),
-                self.q(&t.name),
-                self.where_sql(&pred, &mut binds)
-            );
-            let docs = c
-                .docs(&sql, &binds.values)
-                .map_err(self.query_err(&t.name))?;
-            let Some(Ok(Value::Object(agg))) =
-                docs.first().map(|d| serde_json::from_str::<Value>(d))
-            else {
-                continue;
-            };
-            let rows = json_u64(agg.get("n"));
-            if rows == 0 {
-                continue;
-            }
+            // Disjoint parts: their counts add up, their latest dates give the latest.
+            let mut rows = 0;
             let mut ev = BTreeMap::new();
             let mut open = 0;
-            for (col, e) in &events {
-                if let Some(d) = json_date(agg.get(&format!("e_{col}"))) {
-                    let slot = ev.entry(*e).or_insert(d);
-                    if d > *slot {
-                        *slot = d;
+            for p in self.disjoint(c, t, &pred)? {
+                let mut binds = Binds::new(self.dialect);
+                let sql = format!(
+                    "SELECT {} AS doc FROM {} WHERE {}",
+                    self.dialect.json_object(&pairs),
+                    self.q(&t.name),
+                    self.where_sql(&p, &mut binds)
+                );
+                let docs = c
+                    .docs(&sql, &binds.values)
+                    .map_err(self.query_err(&t.name))?;
+                let Some(Ok(Value::Object(agg))) =
+                    docs.first().map(|d| serde_json::from_str::<Value>(d))
+                else {
+                    continue;
+                };
+                rows += json_u64(agg.get("n"));
+                for (col, e) in &events {
+                    if let Some(d) = json_date(agg.get(&format!("e_{col}"))) {
+                        let slot = ev.entry(*e).or_insert(d);
+                        if d > *slot {
+                            *slot = d;
+                        }
                     }
+                    open += json_u64(agg.get(&format!("o_{col}")));
                 }
-                open += json_u64(agg.get(&format!("o_{col}")));
+            }
+            if rows == 0 {
+                continue;
             }
             hits.push(TableHit {
                 table: t.name.clone(),
@@ -472,61 +578,63 @@ impl Connector {
                     .map(|col| (format!("c_{}", col.name), self.q(&col.name))),
             );
             let key_ty = self.col_type(&t.name, &t.key);
-            let mut after: Option<Bind> = None;
-            loop {
-                let mut binds = Binds::new(self.dialect);
-                let mut sql = format!(
-                    "SELECT {} AS doc FROM {} WHERE {}",
-                    self.dialect.json_object(&pairs),
-                    self.q(&t.name),
-                    self.where_sql(&hit.predicate, &mut binds)
-                );
-                if let Some(a) = &after {
-                    sql.push_str(&format!(
-                        " AND {} > {}",
-                        self.q(&t.key),
-                        binds.push(a.clone())
-                    ));
-                }
-                // One page is enough when discovery counted no more rows than a page: no ORDER BY,
-                // so the planner uses the index of the predicate instead of walking the key
-                // index in order (250 ms against 0.1 ms on a million orders).
-                let paged = hit.rows > PAGE as u64;
-                if paged {
-                    sql.push_str(&format!(" ORDER BY {} LIMIT {PAGE}", self.q(&t.key)));
-                }
-                let docs = c
-                    .docs(&sql, &binds.values)
-                    .map_err(self.query_err(&t.name))?;
-                let n = docs.len();
-                for doc in docs {
-                    let Ok(Value::Object(mut row)) = serde_json::from_str::<Value>(&doc) else {
-                        continue;
-                    };
-                    after = row.get("k").and_then(|k| json_to_bind(k, key_ty));
-                    let values = data
-                        .iter()
-                        .filter_map(|col| {
-                            let (_, cat, field) = col.field.clone()?;
-                            Some((
-                                col.name.clone(),
-                                cat,
-                                field,
-                                row.remove(&format!("c_{}", col.name))
-                                    .unwrap_or(Value::Null),
-                            ))
-                        })
-                        .collect();
-                    sink(ExportedRow {
-                        store: self.map.name.clone(),
-                        table: t.name.clone(),
-                        purpose: t.purpose.clone(),
-                        values,
-                    })?;
-                    total += 1;
-                }
-                if !paged || n < PAGE as usize || after.is_none() {
-                    break;
+            for part in self.disjoint(c, t, &hit.predicate)? {
+                let mut after: Option<Bind> = None;
+                loop {
+                    let mut binds = Binds::new(self.dialect);
+                    let mut sql = format!(
+                        "SELECT {} AS doc FROM {} WHERE {}",
+                        self.dialect.json_object(&pairs),
+                        self.q(&t.name),
+                        self.where_sql(&part, &mut binds)
+                    );
+                    if let Some(a) = &after {
+                        sql.push_str(&format!(
+                            " AND {} > {}",
+                            self.q(&t.key),
+                            binds.push(a.clone())
+                        ));
+                    }
+                    // One page is enough when discovery counted no more rows than a page: no ORDER BY,
+                    // so the planner uses the index of the predicate instead of walking the key
+                    // index in order (250 ms against 0.1 ms on a million orders).
+                    let paged = hit.rows > PAGE as u64;
+                    if paged {
+                        sql.push_str(&format!(" ORDER BY {} LIMIT {PAGE}", self.q(&t.key)));
+                    }
+                    let docs = c
+                        .docs(&sql, &binds.values)
+                        .map_err(self.query_err(&t.name))?;
+                    let n = docs.len();
+                    for doc in docs {
+                        let Ok(Value::Object(mut row)) = serde_json::from_str::<Value>(&doc) else {
+                            continue;
+                        };
+                        after = row.get("k").and_then(|k| json_to_bind(k, key_ty));
+                        let values = data
+                            .iter()
+                            .filter_map(|col| {
+                                let (_, cat, field) = col.field.clone()?;
+                                Some((
+                                    col.name.clone(),
+                                    cat,
+                                    field,
+                                    row.remove(&format!("c_{}", col.name))
+                                        .unwrap_or(Value::Null),
+                                ))
+                            })
+                            .collect();
+                        sink(ExportedRow {
+                            store: self.map.name.clone(),
+                            table: t.name.clone(),
+                            purpose: t.purpose.clone(),
+                            values,
+                        })?;
+                        total += 1;
+                    }
+                    if !paged || n < PAGE as usize || after.is_none() {
+                        break;
+                    }
                 }
             }
         }
@@ -560,16 +668,19 @@ impl Connector {
                     continue;
                 }
                 if t.erase == TableErase::Delete && erased == cats {
-                    let mut binds = Binds::new(self.dialect);
-                    let sql = format!(
-                        "DELETE FROM {} WHERE {}",
-                        self.q(&t.name),
-                        self.where_sql(&hit.predicate, &mut binds)
-                    );
-                    let n = c
-                        .run(&sql, &binds.values)
-                        .map_err(self.query_err(&t.name))?;
-                    applied.changes.push((t.name.clone(), "delete", n as u64));
+                    let mut n = 0;
+                    for part in self.disjoint(c, t, &hit.predicate)? {
+                        let mut binds = Binds::new(self.dialect);
+                        let sql = format!(
+                            "DELETE FROM {} WHERE {}",
+                            self.q(&t.name),
+                            self.where_sql(&part, &mut binds)
+                        );
+                        n += c
+                            .run(&sql, &binds.values)
+                            .map_err(self.query_err(&t.name))? as u64;
+                    }
+                    applied.changes.push((t.name.clone(), "delete", n));
                 } else {
                     let n = self.anonymise(c, t, hit, &erased)?;
                     applied.changes.push((t.name.clone(), "anonymise", n));
@@ -595,19 +706,19 @@ impl Connector {
                     .is_some_and(|(_, cat, _)| erased.contains(cat))
             })
             .collect();
-        let mut binds = Binds::new(self.dialect);
-        let mut sets = Vec::new();
+        // `(column, value)`: NULL when no value.
+        let mut sets: Vec<(&str, Option<Bind>)> = Vec::new();
         let mut hashed = Vec::new();
         for col in &cols {
             match &col.erase {
-                Some(ColumnErase::Null) => sets.push(format!("{} = NULL", self.q(&col.name))),
-                Some(ColumnErase::Replace(v)) => {
-                    let ph = binds.push(
+                Some(ColumnErase::Null) => sets.push((col.name.as_str(), None)),
+                Some(ColumnErase::Replace(v)) => sets.push((
+                    col.name.as_str(),
+                    Some(
                         text_to_bind(v, self.col_type(&t.name, &col.name))
                             .unwrap_or(Bind::Text(v.clone())),
-                    );
-                    sets.push(format!("{} = {ph}", self.q(&col.name)));
-                }
+                    ),
+                )),
                 Some(ColumnErase::Hash) => hashed.push(col.name.as_str()),
                 None => {
                     return Err(ConnectorError::Invalid {
@@ -620,30 +731,59 @@ impl Connector {
                 }
             }
         }
+        let parts = self.disjoint(c, t, &hit.predicate)?;
         let mut changed = 0;
         if !sets.is_empty() {
-            let sql = format!(
-                "UPDATE {} SET {} WHERE {}",
-                self.q(&t.name),
-                sets.join(", "),
-                self.where_sql(&hit.predicate, &mut binds)
-            );
-            changed = c
-                .run(&sql, &binds.values)
-                .map_err(self.query_err(&t.name))? as u64;
+            for part in &parts {
+                let mut binds = Binds::new(self.dialect);
+                let assignments: Vec<String> = sets
+                    .iter()
+                    .map(|(col, v)| match v {
+                        None => format!("{} = NULL", self.q(col)),
+                        Some(v) => format!("{} = {}", self.q(col), binds.push(v.clone())),
+                    })
+                    .collect();
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE {}",
+                    self.q(&t.name),
+                    assignments.join(", "),
+                    self.where_sql(part, &mut binds)
+                );
+                changed += c
+                    .run(&sql, &binds.values)
+                    .map_err(self.query_err(&t.name))? as u64;
+            }
         }
         if !hashed.is_empty() {
-            // A keyed hash is computed here, row by row; only rows still holding a clear value change.
-            let mut pairs = vec![("k".to_owned(), self.q(&t.key))];
-            pairs.extend(hashed.iter().map(|col| (format!("h_{col}"), self.q(col))));
+            changed = changed.max(self.hash_columns(c, t, &parts, &hashed)?);
+        }
+        Ok(changed)
+    }
+
+    /// The keyed-hash strategy, set-based (issue 14): the rows' clear values are read, their
+    /// hashes computed here, then written by one `UPDATE` per [`HASH_ROWS`] rows
+    /// (`SET c = CASE key WHEN ? THEN ? … ELSE c END WHERE key IN (…)`), not one per row. Only
+    /// rows still holding a clear value change; how many.
+    fn hash_columns(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        parts: &[Predicate],
+        hashed: &[&str],
+    ) -> Result<u64, ConnectorError> {
+        let mut pairs = vec![("k".to_owned(), self.q(&t.key))];
+        pairs.extend(hashed.iter().map(|col| (format!("h_{col}"), self.q(col))));
+        let key_ty = self.col_type(&t.name, &t.key);
+        // Per row: its key and the new value of each hashed column (`None`: already hashed).
+        let mut rows: Vec<(Bind, Vec<Option<String>>)> = Vec::new();
+        for part in parts {
             let mut binds = Binds::new(self.dialect);
             let sql = format!(
                 "SELECT {} AS doc FROM {} WHERE {}",
                 self.dialect.json_object(&pairs),
                 self.q(&t.name),
-                self.where_sql(&hit.predicate, &mut binds)
+                self.where_sql(part, &mut binds)
             );
-            let key_ty = self.col_type(&t.name, &t.key);
             for doc in c
                 .docs(&sql, &binds.values)
                 .map_err(self.query_err(&t.name))?
@@ -654,32 +794,60 @@ impl Connector {
                 let Some(key) = row.get("k").and_then(|k| json_to_bind(k, key_ty)) else {
                     continue;
                 };
-                let mut binds = Binds::new(self.dialect);
-                let mut sets = Vec::new();
-                for col in &hashed {
-                    let Some(Value::String(old)) = row.get(&format!("h_{col}")) else {
-                        continue;
-                    };
-                    let new = crate::hash::keyed(&self.hash_key, old, None);
-                    if &new != old {
-                        sets.push(format!("{} = {}", self.q(col), binds.push(Bind::Text(new))));
-                    }
+                let news: Vec<Option<String>> = hashed
+                    .iter()
+                    .map(|col| {
+                        let Some(Value::String(old)) = row.get(&format!("h_{col}")) else {
+                            return None;
+                        };
+                        let new = crate::hash::keyed(&self.hash_key, old, None);
+                        (&new != old).then_some(new)
+                    })
+                    .collect();
+                if news.iter().any(Option::is_some) {
+                    rows.push((key, news));
                 }
-                if sets.is_empty() {
-                    continue;
-                }
-                let sql = format!(
-                    "UPDATE {} SET {} WHERE {} = {}",
-                    self.q(&t.name),
-                    sets.join(", "),
-                    self.q(&t.key),
-                    binds.push(key)
-                );
-                changed = changed.max(
-                    c.run(&sql, &binds.values)
-                        .map_err(self.query_err(&t.name))? as u64,
-                );
             }
+        }
+        // Each row binds its key once per column it changes, each new value, and its key in
+        // the `IN` list.
+        let per_update = (MAX_PARAMS / (1 + 2 * hashed.len())).clamp(1, HASH_ROWS);
+        let mut changed = 0;
+        for chunk in rows.chunks(per_update) {
+            let mut binds = Binds::new(self.dialect);
+            let mut sets = Vec::new();
+            for (i, col) in hashed.iter().enumerate() {
+                let whens: Vec<String> = chunk
+                    .iter()
+                    .filter_map(|(key, news)| {
+                        let new = news.get(i)?.as_ref()?;
+                        Some(format!(
+                            "WHEN {} THEN {}",
+                            binds.push(key.clone()),
+                            binds.push(Bind::Text(new.clone()))
+                        ))
+                    })
+                    .collect();
+                if !whens.is_empty() {
+                    sets.push(format!(
+                        "{c} = CASE {} {} ELSE {c} END",
+                        self.q(&t.key),
+                        whens.join(" "),
+                        c = self.q(col)
+                    ));
+                }
+            }
+            let keys: Vec<Bind> = chunk.iter().map(|(k, _)| k.clone()).collect();
+            let sql = format!(
+                "UPDATE {} SET {} WHERE {} IN ({})",
+                self.q(&t.name),
+                sets.join(", "),
+                self.q(&t.key),
+                binds.list(&keys)
+            );
+            changed += c
+                .run(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))? as u64;
         }
         Ok(changed)
     }
@@ -699,8 +867,7 @@ impl Connector {
                 let Some(hit) = found.hit(&t.name) else {
                     continue;
                 };
-                let mut binds = Binds::new(self.dialect);
-                let mut sets = Vec::new();
+                let mut sets: Vec<(&str, Bind)> = Vec::new();
                 for col in &t.columns {
                     let Some((purpose, cat, field)) = &col.field else {
                         continue;
@@ -722,21 +889,29 @@ impl Connector {
                             ),
                         });
                     };
-                    sets.push(format!("{} = {}", self.q(&col.name), binds.push(b)));
+                    sets.push((col.name.as_str(), b));
                 }
                 if sets.is_empty() {
                     continue;
                 }
-                let sql = format!(
-                    "UPDATE {} SET {} WHERE {}",
-                    self.q(&t.name),
-                    sets.join(", "),
-                    self.where_sql(&hit.predicate, &mut binds)
-                );
-                let n = c
-                    .run(&sql, &binds.values)
-                    .map_err(self.query_err(&t.name))?;
-                applied.changes.push((t.name.clone(), "rectify", n as u64));
+                let mut n = 0;
+                for part in self.disjoint(c, t, &hit.predicate)? {
+                    let mut binds = Binds::new(self.dialect);
+                    let assignments: Vec<String> = sets
+                        .iter()
+                        .map(|(col, b)| format!("{} = {}", self.q(col), binds.push(b.clone())))
+                        .collect();
+                    let sql = format!(
+                        "UPDATE {} SET {} WHERE {}",
+                        self.q(&t.name),
+                        assignments.join(", "),
+                        self.where_sql(&part, &mut binds)
+                    );
+                    n += c
+                        .run(&sql, &binds.values)
+                        .map_err(self.query_err(&t.name))? as u64;
+                }
+                applied.changes.push((t.name.clone(), "rectify", n));
             }
             Ok(applied)
         })
@@ -751,20 +926,25 @@ impl Connector {
         col: &str,
         on: bool,
     ) -> Result<u64, ConnectorError> {
-        let mut binds = Binds::new(self.dialect);
-        let sql = format!(
-            "UPDATE {} SET {} = {} WHERE {}",
-            self.q(&t.name),
-            self.q(col),
-            if on {
-                self.dialect.true_literal()
-            } else {
-                self.dialect.false_literal()
-            },
-            self.where_sql(&hit.predicate, &mut binds)
-        );
-        Ok(c.run(&sql, &binds.values)
-            .map_err(self.query_err(&t.name))? as u64)
+        let mut n = 0;
+        for part in self.disjoint(c, t, &hit.predicate)? {
+            let mut binds = Binds::new(self.dialect);
+            let sql = format!(
+                "UPDATE {} SET {} = {} WHERE {}",
+                self.q(&t.name),
+                self.q(col),
+                if on {
+                    self.dialect.true_literal()
+                } else {
+                    self.dialect.false_literal()
+                },
+                self.where_sql(&part, &mut binds)
+            );
+            n += c
+                .run(&sql, &binds.values)
+                .map_err(self.query_err(&t.name))? as u64;
+        }
+        Ok(n)
     }
 
     /// Lifts the restriction (Art. 18(3)) of the found rows in every table with a restriction

@@ -138,6 +138,85 @@ impl Binds {
     }
 }
 
+/// Values bound in one `IN (…)` list at most (issue 14): far below every backend's limit on the
+/// parameters of one statement (PostgreSQL 65,535; SQLite 32,766; MySQL/MariaDB 65,535), with
+/// room for the other values the statement binds. A longer list is split and its statement run
+/// once per chunk ([`docs_in`], [`run_in`]).
+pub const CHUNK: usize = 5_000;
+
+/// Parameters bound by one statement at most when a statement binds several values per row
+/// (the keyed-hash `CASE`): below SQLite's 32,766, the lowest limit.
+pub const MAX_PARAMS: usize = 30_000;
+
+/// Runs a query once per chunk of `values` (at most [`CHUNK`] each), the results concatenated;
+/// `sql` builds the statement for one chunk, binding it where its `IN (…)` stands. No statement
+/// runs when `values` is empty.
+pub fn docs_in(
+    c: &mut dyn Exec,
+    dialect: Dialect,
+    values: &[Bind],
+    sql: &dyn Fn(&mut Binds, &[Bind]) -> String,
+) -> Result<Vec<String>, DbError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(CHUNK) {
+        let mut binds = Binds::new(dialect);
+        let text = sql(&mut binds, chunk);
+        out.extend(c.docs(&text, &binds.values)?);
+    }
+    Ok(out)
+}
+
+/// Runs a statement once per chunk of `values` (at most [`CHUNK`] each), the affected rows
+/// added; on the caller's connection, so inside its transaction when it holds one.
+pub fn run_in(
+    c: &mut dyn Exec,
+    dialect: Dialect,
+    values: &[Bind],
+    sql: &dyn Fn(&mut Binds, &[Bind]) -> String,
+) -> Result<usize, DbError> {
+    let mut n = 0;
+    for chunk in values.chunks(CHUNK) {
+        let mut binds = Binds::new(dialect);
+        let text = sql(&mut binds, chunk);
+        n += c.run(&text, &binds.values)?;
+    }
+    Ok(n)
+}
+
+/// How many statements a connector ran inside its transactions (writes: erase, rectify,
+/// restrict, purge, archive): queries and statements that change rows, counted apart.
+#[derive(Debug, Default)]
+pub struct Statements {
+    /// Queries (`SELECT`).
+    pub queries: std::sync::atomic::AtomicU64,
+    /// Statements that change rows (`UPDATE`, `DELETE`).
+    pub changes: std::sync::atomic::AtomicU64,
+}
+
+/// An executor that counts the statements it passes on.
+pub struct Counted<'a> {
+    /// The executor.
+    pub inner: &'a mut dyn Exec,
+    /// Where the counts go.
+    pub counts: &'a Statements,
+}
+
+impl Exec for Counted<'_> {
+    fn docs(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<String>, DbError> {
+        self.counts
+            .queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.docs(sql, binds)
+    }
+
+    fn run(&mut self, sql: &str, binds: &[Bind]) -> Result<usize, DbError> {
+        self.counts
+            .changes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.run(sql, binds)
+    }
+}
+
 /// A bound value, typed like its column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bind {

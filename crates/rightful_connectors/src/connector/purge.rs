@@ -6,7 +6,7 @@
 
 use super::{Connector, Identities};
 use crate::ConnectorError;
-use crate::sql::{Bind, Binds, Exec, Manager};
+use crate::sql::{Bind, Binds, Exec, Manager, docs_in, run_in};
 use chrono::NaiveDate;
 use diesel::r2d2::PooledConnection;
 use rightful_core::Policy;
@@ -312,7 +312,8 @@ impl Connector {
             sql.push_str(&exclusions(binds));
             sql
         };
-        // Rows past their period that stay (restricted, held) are counted for the report.
+        // Rows past their period that stay are counted for the report: the restricted ones here,
+        // the held ones page by page below.
         let count = |conn: &mut PooledConnection<Manager>,
                      with: &dyn Fn(&mut Binds) -> String|
          -> Result<u64, ConnectorError> {
@@ -332,7 +333,7 @@ impl Connector {
                 .and_then(|d| serde_json::from_str::<Value>(d).ok())
                 .map_or(0, |v| super::json_u64(v.get("n"))))
         };
-        if t.restrict.is_some() || opts.held.is_some() {
+        if t.restrict.is_some() {
             let all = count(&mut conn, &expired)?;
             let purgeable = count(&mut conn, &condition)?;
             out.kept += all.saturating_sub(purgeable);
@@ -348,6 +349,14 @@ impl Connector {
             }
             let n = keys.len();
             after = keys.last().cloned();
+            let (keys, held) = self.drop_held(conn.exec(), t, keys, opts, orphans.is_some())?;
+            out.kept += held;
+            if keys.is_empty() {
+                if n < opts.batch.max(1) {
+                    return Ok(());
+                }
+                continue;
+            }
             match (opts.dry_run, orphans.is_some()) {
                 // Parents without children: nothing hangs off them.
                 (true, true) => out.rows += n as u64,
@@ -370,17 +379,10 @@ impl Connector {
         out: &mut TablePurge,
     ) -> Result<(), ConnectorError> {
         let started = Instant::now();
-        let mut binds = Binds::new(self.dialect);
-        let ph = binds.list(&keys);
-        let mut sql = format!(
-            "DELETE FROM {} WHERE {} IN ({})",
-            self.q(&t.name),
-            self.q(&t.key),
-            ph
-        );
+        let mut no_children = String::new();
         for child in self.map.children(&t.name) {
             if let Some(link) = &child.parent {
-                sql.push_str(&format!(
+                no_children.push_str(&format!(
                     " AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = {}.{})",
                     self.q(&child.name),
                     self.q(&link.column),
@@ -390,7 +392,15 @@ impl Connector {
             }
         }
         let n = self.transaction(conn, |c| {
-            c.run(&sql, &binds.values).map_err(self.query_err(&t.name))
+            run_in(c, self.dialect, &keys, &|binds, chunk| {
+                format!(
+                    "DELETE FROM {} WHERE {} IN ({}){no_children}",
+                    self.q(&t.name),
+                    self.q(&t.key),
+                    binds.list(chunk)
+                )
+            })
+            .map_err(self.query_err(&t.name))
         })?;
         out.rows += n as u64;
         out.timed(started);
@@ -439,18 +449,18 @@ impl Connector {
                     out.archived += n as u64;
                 } else {
                     let started = Instant::now();
-                    let mut binds = Binds::new(self.dialect);
-                    let ph = binds.list(&keys);
-                    let sql = format!(
-                        "UPDATE {} SET {} = {} WHERE {} IN ({})",
-                        self.q(&t.name),
-                        self.q(flag),
-                        self.dialect.true_literal(),
-                        self.q(&t.key),
-                        ph
-                    );
                     let changed = self.transaction(&mut conn, |c| {
-                        c.run(&sql, &binds.values).map_err(self.query_err(&t.name))
+                        run_in(c, self.dialect, &keys, &|binds, chunk| {
+                            format!(
+                                "UPDATE {} SET {} = {} WHERE {} IN ({})",
+                                self.q(&t.name),
+                                self.q(flag),
+                                self.dialect.true_literal(),
+                                self.q(&t.key),
+                                binds.list(chunk)
+                            )
+                        })
+                        .map_err(self.query_err(&t.name))
                     })?;
                     out.archived += changed as u64;
                     out.timed(started);
@@ -506,37 +516,15 @@ impl Connector {
             .collect())
     }
 
-    /// ` AND (col IS NULL OR col NOT IN (…))` over `values` bound as `ty`, or nothing when none
-    /// of them fits the column.
-    fn not_in(
-        &self,
-        binds: &mut Binds,
-        col: &str,
-        values: &BTreeSet<String>,
-        ty: crate::schema::ColType,
-    ) -> String {
-        let marks: Vec<String> = values
-            .iter()
-            .filter_map(|v| super::text_to_bind(v, ty))
-            .map(|b| binds.push(b))
-            .collect();
-        if marks.is_empty() {
-            return String::new();
-        }
-        format!(
-            " AND ({c} IS NULL OR {c} NOT IN ({}))",
-            marks.join(", "),
-            c = self.q(col)
-        )
-    }
-
-    /// The SQL that leaves out restricted rows and held subjects (` AND …`, or empty).
+    /// The SQL that leaves out restricted rows (` AND …`, or empty). Held subjects are left
+    /// out by [`Self::drop_held`], page by page: their list grows with the backlog and would
+    /// not fit in one statement (issue 14).
     fn exclusions<'o>(
         &'o self,
         t: &'o TableMap,
-        opts: PurgeOptions<'o>,
+        _opts: PurgeOptions<'o>,
     ) -> impl Fn(&mut Binds) -> String + 'o {
-        move |binds: &mut Binds| {
+        move |_binds: &mut Binds| {
             let mut sql = String::new();
             if let Some(col) = &t.restrict {
                 sql.push_str(&format!(
@@ -545,27 +533,113 @@ impl Connector {
                     c = self.q(col)
                 ));
             }
-            if let Some(held) = opts.held {
-                // Through the parent link: an order of a held customer stays.
-                let via_parent = t.parent.as_ref().and_then(|p| {
-                    let parent = self.map.table(&p.table)?;
-                    let kind = parent.column(&parent.key)?.identity.clone()?;
-                    Some((p.column.clone(), kind, p.table.clone(), parent.key.clone()))
-                });
-                if let Some((col, kind, ptable, pkey)) = via_parent
-                    && let Some(values) = held.get(&kind).filter(|v| !v.is_empty())
-                {
-                    sql.push_str(&self.not_in(binds, &col, values, self.col_type(&ptable, &pkey)));
-                }
-                for (col, kind) in t.identities() {
-                    let Some(values) = held.get(kind).filter(|v| !v.is_empty()) else {
-                        continue;
-                    };
-                    sql.push_str(&self.not_in(binds, col, values, self.col_type(&t.name, col)));
-                }
-            }
             sql
         }
+    }
+
+    /// How the rows of `t` held by `held` are found: each identity column in the held values of
+    /// its kind, and the parent link in the held values of the parent key's kind (an order of a
+    /// held customer stays); values bound as their column's type.
+    fn held_predicate(&self, t: &TableMap, held: &Identities) -> super::Predicate {
+        let mut pred = super::Predicate::new();
+        let mut add = |col: &str, kind: &str, ty| {
+            let values: Vec<Bind> = held
+                .get(kind)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| super::text_to_bind(v, ty))
+                .collect();
+            if !values.is_empty() {
+                pred.push((col.to_owned(), values));
+            }
+        };
+        if let Some(p) = &t.parent
+            && let Some(parent) = self.map.table(&p.table)
+            && let Some(kind) = parent.column(&parent.key).and_then(|c| c.identity.clone())
+        {
+            add(&p.column, &kind, self.col_type(&p.table, &parent.key));
+        }
+        for (col, kind) in t.identities() {
+            add(col, kind, self.col_type(&t.name, col));
+        }
+        pred
+    }
+
+    /// The values of `via` among `keys` for the rows of `t` whose subject is held: `via IN
+    /// (keys)` and one held column's values, each list chunked; the union of the answers. The
+    /// server compares, with the column's own type and collation, as `NOT IN` did.
+    fn held_among(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        via: &str,
+        keys: &[Bind],
+        held: &Identities,
+    ) -> Result<BTreeSet<Bind>, ConnectorError> {
+        let ty = self.col_type(&t.name, via);
+        let mut out = BTreeSet::new();
+        for (col, values) in self.held_predicate(t, held) {
+            for held_chunk in values.chunks(crate::sql::CHUNK) {
+                let docs = docs_in(c, self.dialect, keys, &|binds, chunk| {
+                    format!(
+                        "SELECT {} AS doc FROM {} WHERE {} IN ({}) AND {} IN ({})",
+                        self.dialect.json_object(&[("k".into(), self.q(via))]),
+                        self.q(&t.name),
+                        self.q(via),
+                        binds.list(chunk),
+                        self.q(&col),
+                        binds.list(held_chunk)
+                    )
+                })
+                .map_err(self.query_err(&t.name))?;
+                out.extend(docs.iter().filter_map(|d| {
+                    serde_json::from_str::<Value>(d)
+                        .ok()
+                        .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, ty)))
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `keys` of `t` without the rows whose subject is held (issue 14: checked page by page,
+    /// chunk by chunk, instead of one `NOT IN` as long as the backlog), and how many were held.
+    /// With `orphans`, a parent row with a held child row stays too (the child stays, and keeps
+    /// it), uncounted as before.
+    fn drop_held(
+        &self,
+        c: &mut dyn Exec,
+        t: &TableMap,
+        keys: Vec<Bind>,
+        opts: PurgeOptions,
+        orphans: bool,
+    ) -> Result<(Vec<Bind>, u64), ConnectorError> {
+        let Some(held) = opts.held.filter(|h| h.values().any(|v| !v.is_empty())) else {
+            return Ok((keys, 0));
+        };
+        if keys.is_empty() {
+            return Ok((keys, 0));
+        }
+        let own = self.held_among(c, t, &t.key, &keys, held)?;
+        let mut through_children = BTreeSet::new();
+        if orphans {
+            for child in self.map.children(&t.name) {
+                if let Some(link) = &child.parent {
+                    through_children.extend(self.held_among(
+                        c,
+                        child,
+                        &link.column,
+                        &keys,
+                        held,
+                    )?);
+                }
+            }
+        }
+        let kept: Vec<Bind> = keys
+            .into_iter()
+            .filter(|k| !own.contains(k) && !through_children.contains(k))
+            .collect();
+        Ok((kept, own.len() as u64))
     }
 
     /// Rows between the longest and the shortest period: each one's period depends on a
@@ -628,15 +702,31 @@ impl Connector {
                 .docs(&sql, &binds.values)
                 .map_err(self.query_err(&t.name))?;
             let page = docs.len();
+            let rows: Vec<(Bind, serde_json::Map<String, Value>)> = docs
+                .iter()
+                .filter_map(|doc| match serde_json::from_str::<Value>(doc) {
+                    Ok(Value::Object(row)) => {
+                        let key = row.get("k").and_then(|k| super::json_to_bind(k, key_ty))?;
+                        Some((key, row))
+                    }
+                    _ => None,
+                })
+                .collect();
+            after_key = rows.last().map(|(k, _)| k.clone()).or(after_key);
+            // Held subjects' rows stay, and their conditions are not asked.
+            let (free, _) = self.drop_held(
+                conn.exec(),
+                t,
+                rows.iter().map(|(k, _)| k.clone()).collect(),
+                opts,
+                false,
+            )?;
+            let free: BTreeSet<Bind> = free.into_iter().collect();
             let mut expired = Vec::new();
-            for doc in docs {
-                let Ok(Value::Object(row)) = serde_json::from_str::<Value>(&doc) else {
+            for (key, row) in rows {
+                if !free.contains(&key) {
                     continue;
-                };
-                let Some(key) = row.get("k").and_then(|k| super::json_to_bind(k, key_ty)) else {
-                    continue;
-                };
-                after_key = Some(key.clone());
+                }
                 let Some(date) = super::json_date(row.get("d")) else {
                     continue;
                 };
@@ -702,27 +792,26 @@ impl Connector {
             return Ok(Vec::new());
         };
         let child_ty = self.col_type(&child.name, &child.key);
-        let mut binds = Binds::new(self.dialect);
-        let ph = binds.list(keys);
-        let sql = format!(
-            "SELECT {} AS doc FROM {} WHERE {} IN ({})",
-            self.dialect
-                .json_object(&[("k".into(), self.q(&child.key))]),
-            self.q(&child.name),
-            self.q(&link.column),
-            ph
-        );
-        Ok(c.docs(&sql, &binds.values)
-            .map_err(self.query_err(&child.name))?
-            .iter()
-            .filter_map(|d| {
-                serde_json::from_str::<Value>(d)
-                    .ok()
-                    .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
-            })
-            .collect::<BTreeSet<Bind>>()
-            .into_iter()
-            .collect())
+        Ok(docs_in(c, self.dialect, keys, &|binds, chunk| {
+            format!(
+                "SELECT {} AS doc FROM {} WHERE {} IN ({})",
+                self.dialect
+                    .json_object(&[("k".into(), self.q(&child.key))]),
+                self.q(&child.name),
+                self.q(&link.column),
+                binds.list(chunk)
+            )
+        })
+        .map_err(self.query_err(&child.name))?
+        .iter()
+        .filter_map(|d| {
+            serde_json::from_str::<Value>(d)
+                .ok()
+                .and_then(|v| v.get("k").and_then(|k| super::json_to_bind(k, child_ty)))
+        })
+        .collect::<BTreeSet<Bind>>()
+        .into_iter()
+        .collect())
     }
 
     /// Adds a batch's child-row counts to the table's report.
@@ -781,15 +870,14 @@ impl Connector {
                 deleted.push((child.name.clone(), n));
             }
         }
-        let mut binds = Binds::new(self.dialect);
-        let ph = binds.list(keys);
-        let sql = format!(
-            "DELETE FROM {} WHERE {} IN ({})",
-            self.q(&t.name),
-            self.q(&t.key),
-            ph
-        );
-        Ok(c.run(&sql, &binds.values)
-            .map_err(self.query_err(&t.name))? as u64)
+        Ok(run_in(c, self.dialect, keys, &|binds, chunk| {
+            format!(
+                "DELETE FROM {} WHERE {} IN ({})",
+                self.q(&t.name),
+                self.q(&t.key),
+                binds.list(chunk)
+            )
+        })
+        .map_err(self.query_err(&t.name))? as u64)
     }
 }
