@@ -338,6 +338,24 @@ fn issue14_a_retention_sweep_with_70001_held_subjects_keeps_exactly_theirs() {
         assert_eq!(count(&site, d, "orders", "1 = 1"), 2, "{d:?}: a dry run");
         let real = run(false);
         assert_eq!(orders(&real), Some((1, 1)), "{d:?}: {real:?}");
+        // Every table, the customers swept after their orders included: Bob's goes, Ann's stays.
+        let table = |r: &[rightful_connectors::TablePurge]| {
+            r.iter()
+                .map(|t| (t.table.clone(), t.rows, t.kept))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            table(&dry),
+            table(&real),
+            "{d:?}: the dry run predicts the sweep"
+        );
+        assert_eq!(
+            real.iter()
+                .find(|t| t.table == "customers")
+                .map(|t| (t.rows, t.kept)),
+            Some((1, 1)),
+            "{d:?}: {real:?}"
+        );
         assert_eq!(count(&site, d, "orders", "id = 10"), 1, "{d:?}");
         assert_eq!(count(&site, d, "order_lines", "order_id = 10"), 1, "{d:?}");
         assert_eq!(count(&site, d, "orders", "id = 20"), 0, "{d:?}");

@@ -359,7 +359,7 @@ impl Connector {
             }
             match (opts.dry_run, orphans.is_some()) {
                 // Parents without children: nothing hangs off them.
-                (true, true) => out.rows += n as u64,
+                (true, true) => out.rows += keys.len() as u64,
                 (true, false) => self.count_batch(&mut conn, t, keys, out)?,
                 (false, true) => self.delete_orphans(&mut conn, t, keys, out)?,
                 (false, false) => self.delete_batch(&mut conn, t, keys, out)?,
