@@ -46,3 +46,4 @@ mod retention;
 mod security;
 mod staff;
 mod store_errors;
+mod workers;

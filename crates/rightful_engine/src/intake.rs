@@ -978,6 +978,11 @@ pub async fn decide(
             })
         })
         .await?;
+    if to == Status::Approved {
+        // Issue 14: the jobs just committed are due now; an idle worker starts at once instead
+        // of at its next poll.
+        engine.wake.notify_waiters();
+    }
     // A6: the requester is told which document to send, and why.
     if !before && let Some((name, values)) = planned.notice {
         let reasons = values.first().map(|(_, v)| v.clone()).unwrap_or_default();

@@ -106,6 +106,9 @@ pub struct Engine {
     pub limits: Arc<limits::Limiter>,
     /// Counters for `/metrics` (step latencies, sweep rows, callback and mail failures).
     pub metrics: Arc<metrics::Metrics>,
+    /// Wakes this server's idle execution workers at once when work becomes due (an approval, a
+    /// step that enqueues the next ones); the poll is only the fallback (issue 14).
+    pub wake: Arc<tokio::sync::Notify>,
     /// Connectors opened so far, by store name (opened on first use: a store that is down at
     /// start-up does not stop the server).
     connectors: Arc<
@@ -158,6 +161,7 @@ impl Engine {
             processors: Arc::new(procs),
             limits: Arc::default(),
             metrics: Arc::default(),
+            wake: Arc::default(),
             connectors: Arc::default(),
         };
         engine.record_policy_version(&loaded.digest)?;

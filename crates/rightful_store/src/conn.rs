@@ -126,8 +126,15 @@ impl ManageConnection for Manager {
         Ok(conn.batch_execute("SELECT 1")?)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// Whether the driver saw the connection break (a PostgreSQL server restarted, a transaction
+    /// left open by a panic): such a connection is dropped instead of going back to the pool.
+    /// With no query on every checkout (issue 14), this is what keeps dead connections out.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        match conn {
+            DbConn::Pg(c) => c.is_broken(),
+            DbConn::Sqlite(c) => c.is_broken(),
+        }
     }
 }
 
@@ -175,7 +182,11 @@ impl Store {
         } else {
             max_size.max(1)
         };
+        // No `SELECT 1` before every use (issue 14): a round trip per checkout, on every step
+        // and every request. A connection the driver saw break is dropped on return
+        // (`has_broken`), and a query on a dead one fails with a connection error like any other.
         let pool = Pool::builder()
+            .test_on_check_out(false)
             .max_size(size)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)

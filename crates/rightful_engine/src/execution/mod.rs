@@ -130,7 +130,15 @@ pub(crate) enum StepEnd {
     Fail(String),
 }
 
+/// What `last_error` (and the audit trail) says when the engine itself failed while running a
+/// step: the error's text stays in the server log, since a driver's message may quote values.
+pub const ENGINE_ERROR: &str = "internal engine error while running the step (see the server log)";
+
 /// Claims one due job and runs it. Returns what it did.
+///
+/// Every claimed job ends here (issue 14): done, put back with `run_at` and `last_error`, or
+/// failed — a step that panics and an engine error included. Only a worker that dies leaves its
+/// job to the lease.
 pub async fn run_once(engine: &Engine, worker: &str) -> Result<Turn, EngineError> {
     let now = Utc::now();
     let lease = now + chrono::Duration::seconds(engine.settings.execution.lease_secs);
@@ -142,6 +150,29 @@ pub async fn run_once(engine: &Engine, worker: &str) -> Result<Turn, EngineError
     let Some(j) = claimed else {
         return Ok(Turn::Idle);
     };
+    match carry_out(engine, &j, worker, now).await {
+        Ok(label) => Ok(Turn::Ran(j.request_id, j.step, j.store, label)),
+        Err(e) => {
+            tracing::error!(request.id = %j.request_id, step = %j.step, store = %j.store, error = %e, "engine error while running a step");
+            // The job ends now (retry scheduled, error recorded), not when its lease runs out.
+            if let Err(again) =
+                record(engine, &j, worker, StepEnd::Retry(ENGINE_ERROR.into())).await
+            {
+                tracing::error!(request.id = %j.request_id, step = %j.step, error = %again, "could not record the step's failure: its lease will return it");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs the claimed job `j`: the request in progress, the step (in its own task, so that a
+/// panic is caught) under a heartbeat that renews the lease, then its outcome recorded.
+async fn carry_out(
+    engine: &Engine,
+    j: &Job,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<&'static str, EngineError> {
     // The request is being carried out (or resumes after a pause).
     set_status(
         engine,
@@ -152,18 +183,72 @@ pub async fn run_once(engine: &Engine, worker: &str) -> Result<Turn, EngineError
     )
     .await?;
     let started = std::time::Instant::now();
-    let end = match j.step.as_str() {
-        "discover" => steps::discover(engine, &j).await,
-        "apply" => steps::apply(engine, &j).await,
-        "notify" => steps::notify(engine, &j).await,
-        "finalize" => results::finalize(engine, &j).await,
-        other => StepEnd::Fail(format!("unknown step `{other}`")),
+    let beat = heartbeat(engine, j, worker);
+    let task = {
+        let (engine, j) = (engine.clone(), j.clone());
+        tokio::spawn(async move {
+            match j.step.as_str() {
+                "discover" => steps::discover(&engine, &j).await,
+                "apply" => steps::apply(&engine, &j).await,
+                "notify" => steps::notify(&engine, &j).await,
+                "finalize" => results::finalize(&engine, &j).await,
+                other => StepEnd::Fail(format!("unknown step `{other}`")),
+            }
+        })
     };
+    let end = match task.await {
+        Ok(end) => end,
+        Err(e) => {
+            tracing::error!(request.id = %j.request_id, step = %j.step, store = %j.store, panicked = e.is_panic(), "step ended abnormally");
+            StepEnd::Retry(format!(
+                "the {} step ended abnormally (see the server log)",
+                j.step
+            ))
+        }
+    };
+    beat.abort();
     engine
         .metrics
         .observe_step(&j.step, started.elapsed().as_secs_f64());
-    let label = record(engine, &j, worker, end).await?;
-    Ok(Turn::Ran(j.request_id, j.step, j.store, label))
+    record(engine, j, worker, end).await
+}
+
+/// Renews the lease of `j` every third of `lease_secs` while its step runs, so that a step
+/// longer than the lease is not given to a second worker. Stops when the lease was lost.
+fn heartbeat(engine: &Engine, j: &Job, worker: &str) -> tokio::task::JoinHandle<()> {
+    let (engine, id, worker, attempt) =
+        (engine.clone(), j.id.clone(), worker.to_owned(), j.attempts);
+    tokio::spawn(async move {
+        let secs = engine.settings.execution.lease_secs.max(1);
+        let every = std::time::Duration::from_millis(secs.unsigned_abs() * 1000 / 3);
+        loop {
+            tokio::time::sleep(every).await;
+            let until = (Utc::now() + chrono::Duration::seconds(secs)).naive_utc();
+            let (id2, w2) = (id.clone(), worker.clone());
+            let renewed = engine
+                .store
+                .run(move |c| {
+                    job::renew(
+                        c,
+                        &id2,
+                        job::Holder {
+                            worker: &w2,
+                            attempt,
+                        },
+                        until,
+                    )
+                })
+                .await;
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job.id = %id, worker = %worker, "lease lost: this run's outcome will not be recorded");
+                    return;
+                }
+                Err(e) => tracing::warn!(job.id = %id, error = %e, "lease renewal failed"),
+            }
+        }
+    })
 }
 
 /// Moves the request to `to` if the lifecycle allows it from where it is (a no-op otherwise).
@@ -243,7 +328,8 @@ async fn record(
                         let Some(ex) = job::lock(c, &j2.request_id, at)? else {
                             return Ok(());
                         };
-                        if !job::finish(c, &j2.id, &w, &result.to_string(), at)? {
+                        let holder = job::Holder { worker: &w, attempt: j2.attempts };
+                        if !job::finish(c, &j2.id, holder, &result.to_string(), at)? {
                             return Ok(()); // the lease was lost: the other worker's outcome counts
                         }
                         audit::append(
@@ -261,27 +347,41 @@ async fn record(
                     })
                 })
                 .await?;
+            // The next steps are due: idle workers start them now.
+            engine.wake.notify_waiters();
             Ok("done")
         }
         StepEnd::Retry(why) if j.attempts < s.max_attempts => {
             let wait = (s.retry_secs << (j.attempts - 1).clamp(0, 10)).min(3600);
             let run_at = (now + chrono::Duration::seconds(wait)).naive_utc();
-            let (id, w, why2) = (j.id.clone(), worker.to_owned(), why.clone());
-            engine
+            let (id, w, why2, attempt) = (j.id.clone(), worker.to_owned(), why.clone(), j.attempts);
+            let held = engine
                 .store
-                .run(move |c| job::retry(c, &id, &w, &why2, run_at, at))
+                .run(move |c| {
+                    let holder = job::Holder {
+                        worker: &w,
+                        attempt,
+                    };
+                    job::retry(c, &id, holder, &why2, run_at, at)
+                })
                 .await?;
+            if !held {
+                return Ok("lost"); // another worker holds the job now: its outcome counts
+            }
             tracing::warn!(request.id = %j.request_id, step = %j.step, store = %j.store, attempt = j.attempts, retry_in_secs = wait, error = %why, "step will be retried");
             set_status(engine, &j.request_id, Status::Paused, &why, now).await?;
             Ok("retry")
         }
         StepEnd::Retry(why) | StepEnd::Fail(why) => {
             let (j2, w, why2) = (j.clone(), worker.to_owned(), why.clone());
-            engine
+            let held = engine
                 .store
                 .run(move |c| {
                     c.transaction(|c| {
-                        job::fail(c, &j2.id, &w, &why2, at)?;
+                        let holder = job::Holder { worker: &w, attempt: j2.attempts };
+                        if !job::fail(c, &j2.id, holder, &why2, at)? {
+                            return Ok(false); // the lease was lost: nothing more is written
+                        }
                         audit::append(
                             c,
                             vec![EntryContent {
@@ -292,10 +392,14 @@ async fn record(
                                 reason: why2.clone(),
                                 details: serde_json::json!({"step": j2.step, "store": j2.store, "attempts": j2.attempts}),
                             }],
-                        )
+                        )?;
+                        Ok(true)
                     })
                 })
                 .await?;
+            if !held {
+                return Ok("lost");
+            }
             tracing::error!(request.id = %j.request_id, step = %j.step, store = %j.store, error = %why, "step failed");
             set_status(engine, &j.request_id, Status::Failed, &why, now).await?;
             Ok("failed")
@@ -303,8 +407,9 @@ async fn record(
     }
 }
 
-/// Runs `workers` workers until the process ends: each claims due jobs and sleeps
-/// `poll_ms` when there are none.
+/// Runs `workers` workers until the process ends: each claims due jobs; an idle one waits until
+/// [`Engine::wake`] is notified (an approval, a finished step) or `poll_ms` passes (the fallback:
+/// a retry whose time came, work enqueued by another process).
 pub fn spawn_workers(engine: &Engine, prefix: &str) {
     for n in 0..engine.settings.execution.workers {
         let engine = engine.clone();
@@ -312,13 +417,21 @@ pub fn spawn_workers(engine: &Engine, prefix: &str) {
         tokio::spawn(async move {
             let idle = std::time::Duration::from_millis(engine.settings.execution.poll_ms);
             loop {
+                // Registered before looking for work, so that a wake-up sent while this worker
+                // is busy or finding nothing is not missed.
+                let woken = engine.wake.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
                 match run_once(&engine, &name).await {
-                    Ok(Turn::Ran(..)) => {}
-                    Ok(Turn::Idle) => tokio::time::sleep(idle).await,
+                    Ok(Turn::Ran(..)) => continue,
+                    Ok(Turn::Idle) => {}
                     Err(e) => {
                         tracing::error!(worker = %name, error = %e, "execution worker error");
-                        tokio::time::sleep(idle * 4).await;
                     }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(idle) => {}
+                    () = &mut woken => {}
                 }
             }
         });

@@ -243,18 +243,61 @@ pub fn claim(
     }
 }
 
+/// The longest `last_error` kept, in characters (issue 14): longer messages are cut, on every
+/// backend, so that recording a failure can never fail for its length.
+pub const LAST_ERROR_MAX: usize = 500;
+
+/// `error` cut to [`LAST_ERROR_MAX`] characters (on a character boundary).
+pub fn clip_error(error: &str) -> String {
+    match error.char_indices().nth(LAST_ERROR_MAX) {
+        Some((i, _)) => error[..i].to_owned(),
+        None => error.to_owned(),
+    }
+}
+
+/// Who holds a claimed job: the worker's name and the claim's attempt number. A worker that
+/// claims its own expired job again holds a new attempt, so the first run's writes are refused.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    /// The worker's name.
+    pub worker: &'a str,
+    /// `attempts` as the claim left it.
+    pub attempt: i32,
+}
+
 type HeldBy<'a> = diesel::dsl::Filter<
-    diesel::dsl::Filter<diesel::dsl::Find<j::table, &'a str>, diesel::dsl::Eq<j::worker, &'a str>>,
-    diesel::dsl::Eq<j::status, &'static str>,
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<
+            diesel::dsl::Find<j::table, &'a str>,
+            diesel::dsl::Eq<j::worker, &'a str>,
+        >,
+        diesel::dsl::Eq<j::status, &'static str>,
+    >,
+    diesel::dsl::Eq<j::attempts, i32>,
 >;
 
-/// The job `id` while `worker` still holds it (running under its lease): a worker that lost its
-/// lease changes nothing.
-fn held_by<'a>(id: &'a str, worker: &'a str) -> HeldBy<'a> {
+/// The job `id` while `holder` still holds it (running, same claim): a worker that lost its
+/// lease changes nothing, since the check is part of the statement that writes.
+fn held_by<'a>(id: &'a str, holder: Holder<'a>) -> HeldBy<'a> {
     j::table
         .find(id)
-        .filter(j::worker.eq(worker))
+        .filter(j::worker.eq(holder.worker))
         .filter(j::status.eq("running"))
+        .filter(j::attempts.eq(holder.attempt))
+}
+
+/// Extends the lease of a job `holder` still holds to `lease_until` (the heartbeat of a long
+/// step); `false` if the lease was lost.
+pub fn renew(
+    conn: &mut DbConn,
+    id: &str,
+    holder: Holder<'_>,
+    lease_until: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(held_by(id, holder))
+        .set(j::lease_until.eq(lease_until))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Marks a job done with its result, if `worker` still holds it; `false` if the lease was lost
@@ -262,11 +305,11 @@ fn held_by<'a>(id: &'a str, worker: &'a str) -> HeldBy<'a> {
 pub fn finish(
     conn: &mut DbConn,
     id: &str,
-    worker: &str,
+    holder: Holder<'_>,
     result: &str,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(held_by(id, worker))
+    let n = diesel::update(held_by(id, holder))
         .set((
             j::status.eq("done"),
             j::result.eq(result),
@@ -282,17 +325,17 @@ pub fn finish(
 pub fn retry(
     conn: &mut DbConn,
     id: &str,
-    worker: &str,
+    holder: Holder<'_>,
     error: &str,
     run_at: NaiveDateTime,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(held_by(id, worker))
+    let n = diesel::update(held_by(id, holder))
         .set((
             j::status.eq("pending"),
             j::run_at.eq(run_at),
             j::lease_until.eq(None::<NaiveDateTime>),
-            j::last_error.eq(error),
+            j::last_error.eq(clip_error(error)),
             j::updated_at.eq(at),
         ))
         .execute(conn)?;
@@ -303,15 +346,15 @@ pub fn retry(
 pub fn fail(
     conn: &mut DbConn,
     id: &str,
-    worker: &str,
+    holder: Holder<'_>,
     error: &str,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(held_by(id, worker))
+    let n = diesel::update(held_by(id, holder))
         .set((
             j::status.eq("failed"),
             j::lease_until.eq(None::<NaiveDateTime>),
-            j::last_error.eq(error),
+            j::last_error.eq(clip_error(error)),
             j::updated_at.eq(at),
         ))
         .execute(conn)?;
