@@ -160,9 +160,9 @@ async fn issue14_approval_wakes_a_worker_at_once_instead_of_waiting_for_the_poll
     });
     let ids = awaiting_review(&app, 1).await;
     let base = app.spawn().unwrap();
-    rightful_engine::execution::spawn_workers(&app.engine, "wake");
     let http = reqwest::Client::new();
     let bearer = dpo_bearer(&app, &http, &base).await;
+    rightful_engine::execution::spawn_workers(&app.engine, "wake");
     // The worker has looked once, found nothing, and sleeps for 5 s.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
