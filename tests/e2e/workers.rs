@@ -379,3 +379,49 @@ async fn issue14_a_worker_that_lost_its_lease_mid_step_writes_nothing() {
         );
     }
 }
+
+/// Issue 14: a step that runs longer than its lease keeps it (heartbeat): the shop's discovery is
+/// held up by a lock on its table for three lease periods, and meanwhile its job stays with its
+/// worker under a lease in the future; it then completes on its first attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue14_a_step_longer_than_its_lease_keeps_it_by_heartbeat() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let Some(site) = rightful_tests::DemoSite::new(10) else {
+        panic!("PostgreSQL and MariaDB URLs are required (CI sets them)");
+    };
+    let urls = site.urls.clone();
+    let app = TestApp::with(false, move |s| {
+        s.stores.urls = urls;
+        s.execution.lease_secs = 1;
+    })
+    .unwrap();
+    let ids = awaiting_review(&app, 1).await;
+    approve_in_process(&app, &ids[0]).await;
+    // The fault: the shop's table is locked, so its discovery waits.
+    let mut locker = diesel::PgConnection::establish(&site.urls["shop"]).unwrap();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE;")
+        .unwrap();
+    let engine = app.engine.clone();
+    let worker = tokio::spawn(async move { rightful_engine::execution::drain(&engine, "a").await });
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let shop = |app: &TestApp| {
+        jobs(app, &ids[0])
+            .into_iter()
+            .find(|j| j.step == "discover" && j.store == "shop" && j.round == 1)
+            .unwrap()
+    };
+    let held = shop(&app);
+    assert_eq!(held.status, "running");
+    assert_eq!(held.worker.as_deref(), Some("a"));
+    assert!(
+        held.lease_until.unwrap() > chrono::Utc::now().naive_utc(),
+        "the lease was renewed while the step ran"
+    );
+    locker.batch_execute("ROLLBACK;").unwrap();
+    worker.await.unwrap().unwrap();
+    let done = shop(&app);
+    assert_eq!(done.status, "done");
+    assert_eq!(done.attempts, 1, "no second worker took it over");
+}
