@@ -425,3 +425,33 @@ async fn issue14_a_step_longer_than_its_lease_keeps_it_by_heartbeat() {
     assert_eq!(done.status, "done");
     assert_eq!(done.attempts, 1, "no second worker took it over");
 }
+
+/// Issue 14: across servers on PostgreSQL, an approval on one server wakes the idle workers of
+/// another (`LISTEN/NOTIFY`): with `poll_ms = 5000`, the other server completes the request well
+/// before its next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue14_an_approval_on_one_server_wakes_the_workers_of_another_on_postgres() {
+    let app = app(true, |s| {
+        s.execution.workers = 1;
+        s.execution.poll_ms = 5000;
+    });
+    assert_eq!(
+        app.engine.store.backend(),
+        rightful_store::Backend::Postgres
+    );
+    // A second server: its own engine on the same database; only it runs workers.
+    let other = rightful_engine::Engine::open((*app.engine.settings).clone()).unwrap();
+    let ids = awaiting_review(&app, 1).await;
+    rightful_engine::execution::spawn_workers(&other, "other");
+    // Its worker has looked once, found nothing, and sleeps for 5 s.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    approve_in_process(&app, &ids[0]).await;
+    while status(&app, &ids[0]) != "completed" {
+        assert!(
+            started.elapsed() < Duration::from_millis(2500),
+            "the other server waited for its poll"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

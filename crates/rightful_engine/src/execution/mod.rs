@@ -407,10 +407,66 @@ async fn record(
     }
 }
 
+/// On PostgreSQL, listens on [`job::CHANNEL`] on a connection of its own (a thread) and wakes
+/// this server's idle workers when any server enqueues jobs (issue 14). Reconnects after a
+/// failure; the poll covers the gap.
+fn listen(engine: &Engine) {
+    let url = engine.settings.storage.database_url.clone();
+    if rightful_store::Backend::of(&url) != rightful_store::Backend::Postgres {
+        return;
+    }
+    let wake = engine.wake.clone();
+    let spawned = std::thread::Builder::new()
+        .name("rightful-listen".into())
+        .spawn(move || {
+            use diesel::connection::SimpleConnection;
+            loop {
+                let listening = diesel::PgConnection::establish(&url)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut c| {
+                        c.batch_execute(&format!("LISTEN {}", job::CHANNEL))
+                            .map_err(|e| e.to_string())?;
+                        Ok(c)
+                    });
+                let mut c = match listening {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for new jobs; the poll remains");
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        continue;
+                    }
+                };
+                'read: loop {
+                    let mut woken = false;
+                    for n in c.notifications_iter() {
+                        match n {
+                            Ok(_) => woken = true,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "listening for new jobs failed; reconnecting");
+                                break 'read;
+                            }
+                        }
+                    }
+                    if woken {
+                        wake.notify_waiters();
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the job listener; the poll remains");
+    }
+}
+
 /// Runs `workers` workers until the process ends: each claims due jobs; an idle one waits until
 /// [`Engine::wake`] is notified (an approval, a finished step) or `poll_ms` passes (the fallback:
 /// a retry whose time came, work enqueued by another process).
 pub fn spawn_workers(engine: &Engine, prefix: &str) {
+    if engine.settings.execution.workers > 0 {
+        listen(engine);
+    }
     for n in 0..engine.settings.execution.workers {
         let engine = engine.clone();
         let name = format!("{prefix}-{n}");

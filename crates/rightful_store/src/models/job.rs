@@ -166,9 +166,24 @@ pub fn set_outcome(
     Ok(())
 }
 
+/// The PostgreSQL channel on which new due jobs are announced to every server (issue 14).
+pub const CHANNEL: &str = "rightful_jobs";
+
 /// Adds jobs; a job already present (same request, step, store and round) is left alone, so
-/// that two workers enqueueing the same next step create it once.
+/// that two workers enqueueing the same next step create it once. On PostgreSQL, new jobs are
+/// announced on [`CHANNEL`] (`NOTIFY`, delivered when the transaction commits).
 pub fn enqueue(conn: &mut DbConn, jobs: &[Job]) -> Result<usize, StoreError> {
+    let n = insert_jobs(conn, jobs)?;
+    if n > 0
+        && let DbConn::Pg(c) = conn
+    {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!("NOTIFY {CHANNEL}"))?;
+    }
+    Ok(n)
+}
+
+fn insert_jobs(conn: &mut DbConn, jobs: &[Job]) -> Result<usize, StoreError> {
     let mut n = 0;
     for job in jobs {
         n += match conn {
