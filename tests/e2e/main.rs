@@ -44,6 +44,7 @@ mod register;
 mod requests;
 mod retention;
 mod security;
+mod side_effects;
 mod staff;
 mod store_errors;
 mod workers;

@@ -467,6 +467,57 @@ impl Notice {
         }))
     }
 
+    /// The values of template `name` for this request; `extra` values come first, so they win
+    /// over the request's own (a new due date). Returns the language and the values.
+    fn values(
+        &self,
+        engine: &Engine,
+        extra: Vec<(&'static str, String)>,
+    ) -> (String, Vec<(&'static str, String)>) {
+        let mut values = extra;
+        values.extend(crate::notices::common_values(engine));
+        values.extend([
+            ("request_id", self.id.clone()),
+            ("request_type", self.kind.clone()),
+            ("received_on", self.received_on.to_string()),
+            ("due_on", self.due_on.to_string()),
+        ]);
+        (
+            crate::notices::language(engine, Some(&self.language)),
+            values,
+        )
+    }
+
+    /// Template `name` rendered for this request, as a mail for the outbox (issue 14): sent after
+    /// the transaction that writes it commits, at most once per request and template.
+    pub(crate) fn outbox_mail(
+        &self,
+        engine: &Engine,
+        name: &'static str,
+        extra: Vec<(&'static str, String)>,
+        now: chrono::NaiveDateTime,
+    ) -> Option<rightful_store::models::outbox::Mail> {
+        let (lang, values) = self.values(engine, extra);
+        let (subject, body) = engine.templates.render(&lang, name, &values)?;
+        Some(rightful_store::models::outbox::Mail {
+            id: uuid::Uuid::new_v4().to_string(),
+            request_id: self.id.clone(),
+            template: name.to_owned(),
+            message_id: crate::outbox::message_id(engine, &self.id, name),
+            recipient: self.email.clone(),
+            subject,
+            body,
+            language: lang,
+            status: "pending".into(),
+            attempts: 0,
+            next_at: now,
+            claimed_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        })
+    }
+
     /// Sends template `name`; `extra` values come first, so they win over the request's own
     /// (a new due date).
     pub(crate) async fn send(
@@ -476,15 +527,7 @@ impl Notice {
         extra: Vec<(&'static str, String)>,
         now: DateTime<Utc>,
     ) -> Result<(), crate::notices::NoticeError> {
-        let mut values = extra;
-        values.extend(crate::notices::common_values(engine));
-        values.extend([
-            ("request_id", self.id.clone()),
-            ("request_type", self.kind.clone()),
-            ("received_on", self.received_on.to_string()),
-            ("due_on", self.due_on.to_string()),
-        ]);
-        let lang = crate::notices::language(engine, Some(&self.language));
+        let (lang, values) = self.values(engine, extra);
         crate::notices::send(engine, &self.id, &self.email, &lang, name, values, now).await
     }
 }

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod notices;
+pub mod outbox;
 pub mod policy;
 pub mod postmortem;
 pub mod processors;

@@ -105,6 +105,26 @@ impl Mailer {
 
     /// Sends a plain-text message.
     pub fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        self.send_with_id(to, subject, body, None)
+    }
+
+    /// The domain of the sender's address, for Message-IDs.
+    pub fn domain(&self) -> String {
+        match self {
+            Self::Outbox { from, .. } | Self::Smtp { from, .. } => from.email.domain().to_owned(),
+        }
+    }
+
+    /// Sends a plain-text message with Message-ID `message_id` (`<…@…>`) when given: a message
+    /// sent twice with the same Message-ID is one message to a receiver that de-duplicates
+    /// (issue 14).
+    pub fn send_with_id(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        message_id: Option<&str>,
+    ) -> Result<(), MailError> {
         let to: Mailbox = to
             .parse()
             .map_err(|_| MailError::Build("the recipient address does not parse".into()))?;
@@ -115,6 +135,7 @@ impl Mailer {
             .from(from)
             .to(to)
             .subject(subject)
+            .message_id(message_id.map(str::to_owned))
             // Quoted-printable UTF-8: French accents survive every relay, and the text stays
             // readable in the raw message.
             .singlepart(

@@ -37,6 +37,21 @@ use std::time::Duration;
 pub const SIGNATURE_HEADER: &str = "X-Rightful-Signature";
 /// The header carrying the Unix time the signature covers.
 pub const TIMESTAMP_HEADER: &str = "X-Rightful-Timestamp";
+/// Issue 14: the header carrying the delivery id, one per request × recipient × event, the same
+/// on every retry (also in the body as `delivery_id`): the processor de-duplicates on it.
+pub const DELIVERY_HEADER: &str = "Rightful-Delivery-Id";
+
+/// The delivery id of the notice of `event` about request `request_id` to `recipient`: a UUID
+/// derived from the three (SHA-256), so that every retry, on any server, carries the same one.
+pub fn delivery_id(request_id: &str, recipient: &str, event: &str) -> String {
+    use sha2::Digest;
+    let h = Sha256::digest(format!(
+        "rightful.art19\n{request_id}\n{recipient}\n{event}"
+    ));
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    uuid::Builder::from_custom_bytes(b).into_uuid().to_string()
+}
 
 /// A secret that never prints.
 #[derive(Clone)]
@@ -298,6 +313,7 @@ async fn deliver(
     attempts: u32,
     backoff: Duration,
     body: &[u8],
+    delivery: &str,
 ) -> (String, i32, Option<i32>, Option<String>) {
     let mut wait = backoff;
     let mut last_status = None;
@@ -310,6 +326,7 @@ async fn deliver(
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(TIMESTAMP_HEADER, ts.to_string())
             .header(SIGNATURE_HEADER, sign(secret, ts, body))
+            .header(DELIVERY_HEADER, delivery)
             .body(body.to_vec())
             .send()
             .await;
@@ -357,7 +374,7 @@ pub async fn notify(
     notice: &Notice,
     today: NaiveDate,
 ) -> Result<Vec<Notification>, EngineError> {
-    let rows = deliver_all(processors, notice, today).await?;
+    let rows = deliver_all(engine, processors, notice, today).await?;
     let stored = rows.clone();
     let audit = audit_entries(&rows);
     engine
@@ -381,7 +398,7 @@ pub async fn notify_sweep(
     notice: &Notice,
     today: NaiveDate,
 ) -> Result<Vec<Notification>, EngineError> {
-    let rows = deliver_all(processors, notice, today).await?;
+    let rows = deliver_all(engine, processors, notice, today).await?;
     let audit = audit_entries(&rows);
     if !audit.is_empty() {
         engine
@@ -406,28 +423,28 @@ fn audit_entries(rows: &[Notification]) -> Vec<EntryContent> {
 }
 
 /// Delivers the notice to every processor of the purposes concerned (webhook with retries, or a
-/// manual task); records nothing.
+/// manual task). Issue 14: each webhook delivery is recorded (`webhook_deliveries`) under its
+/// delivery id before the call and its outcome after; one already acknowledged is not posted
+/// again. Returns the notifications to record.
 async fn deliver_all(
+    engine: &crate::Engine,
     processors: &[Processor],
     notice: &Notice,
     today: NaiveDate,
 ) -> Result<Vec<Notification>, EngineError> {
+    use rightful_store::models::outbox::{self, Delivery};
     let client = crate::http_client();
-    let body = serde_json::to_vec(&serde_json::json!({
-        "notification": "rightful.art19",
-        "request_id": notice.request_id,
-        "event": notice.event.as_str(),
-        "purposes": notice.purposes,
-        "subject": notice.subject,
-        "rectified": notice.rectified,
-    }))
-    .unwrap_or_default();
     let now = Utc::now().naive_utc();
     let mut rows = Vec::new();
     for p in processors
         .iter()
         .filter(|p| !p.purposes.is_disjoint(&notice.purposes))
     {
+        let id = delivery_id(
+            &notice.request_id,
+            p.recipient.as_ref(),
+            notice.event.as_str(),
+        );
         let (channel, status, attempts, last_status, last_error, due_on) = match &p.channel {
             Channel::Webhook {
                 url,
@@ -435,9 +452,59 @@ async fn deliver_all(
                 attempts,
                 backoff,
             } => {
-                let (status, n, code, err) =
-                    deliver(client, url, secret, *attempts, *backoff, &body).await;
-                ("webhook", status, n, code, err, None)
+                let d = Delivery {
+                    id: id.clone(),
+                    request_id: notice.request_id.clone(),
+                    recipient: p.recipient.to_string(),
+                    event: notice.event.as_str().into(),
+                    status: "sending".into(),
+                    attempts: 0,
+                    last_status: None,
+                    last_error: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let d = engine.store.run(move |c| outbox::begin(c, &d)).await?;
+                if d.status == "acknowledged" {
+                    (
+                        "webhook",
+                        d.status,
+                        d.attempts,
+                        d.last_status,
+                        d.last_error,
+                        None,
+                    )
+                } else {
+                    let body = serde_json::to_vec(&serde_json::json!({
+                        "notification": "rightful.art19",
+                        "delivery_id": d.id,
+                        "request_id": notice.request_id,
+                        "event": notice.event.as_str(),
+                        "purposes": notice.purposes,
+                        "subject": notice.subject,
+                        "rectified": notice.rectified,
+                    }))
+                    .unwrap_or_default();
+                    let (status, n, code, err) =
+                        deliver(client, url, secret, *attempts, *backoff, &body, &d.id).await;
+                    let (did, st, total, err2) =
+                        (d.id.clone(), status.clone(), d.attempts + n, err.clone());
+                    engine
+                        .store
+                        .run(move |c| {
+                            outbox::outcome(
+                                c,
+                                &did,
+                                &st,
+                                total,
+                                code,
+                                err2.as_deref(),
+                                Utc::now().naive_utc(),
+                            )
+                        })
+                        .await?;
+                    ("webhook", status, total, code, err, None)
+                }
             }
             Channel::Manual { due_days, .. } => (
                 "manual",
@@ -450,7 +517,7 @@ async fn deliver_all(
         };
         tracing::info!(request.id = %notice.request_id, recipient.id = %p.recipient, notification.status = %status, attempts, "processor notified");
         rows.push(Notification {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             request_id: notice.request_id.clone(),
             recipient: p.recipient.to_string(),
             event: notice.event.as_str().into(),

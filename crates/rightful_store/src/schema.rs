@@ -443,6 +443,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Issue 14: mail sent after commit, at most once per (request, template).
+    mail_outbox (id) {
+        /// UUID.
+        id -> Text,
+        /// The request.
+        request_id -> Text,
+        /// The notice template (`completed`).
+        template -> Text,
+        /// The deterministic Message-ID header.
+        message_id -> Text,
+        /// The address; emptied once sent or given up on.
+        recipient -> Text,
+        /// The subject; emptied once sent or given up on.
+        subject -> Text,
+        /// The body; emptied once sent or given up on.
+        body -> Text,
+        /// The language written in.
+        language -> Text,
+        /// pending, sent, failed.
+        status -> Text,
+        /// Sending attempts made.
+        attempts -> Integer,
+        /// When the next attempt is due.
+        next_at -> Timestamp,
+        /// A sender's claim, until when.
+        claimed_until -> Nullable<Timestamp>,
+        /// The kind of the last failure (no personal data).
+        last_error -> Nullable<Text>,
+        /// Written (with the request's completion).
+        created_at -> Timestamp,
+        /// Sent.
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Issue 14: one Art. 19 webhook delivery per request x recipient x event.
+    webhook_deliveries (id) {
+        /// The delivery id (`Rightful-Delivery-Id`).
+        id -> Text,
+        /// The request (or the retention sweep).
+        request_id -> Text,
+        /// Recipient id.
+        recipient -> Text,
+        /// erasure, rectification, restriction.
+        event -> Text,
+        /// sending, acknowledged, failed.
+        status -> Text,
+        /// Attempts made in all.
+        attempts -> Integer,
+        /// Last HTTP status.
+        last_status -> Nullable<Integer>,
+        /// Last error (no personal data).
+        last_error -> Nullable<Text>,
+        /// Recorded before the first call.
+        created_at -> Timestamp,
+        /// Last change.
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_subjects -> requests (request_id));
 diesel::joinable!(processor_notifications -> requests (request_id));
@@ -613,6 +675,41 @@ pub const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("drp_agents", &["agent_id", "token_hash", "created_at"]),
+    (
+        "mail_outbox",
+        &[
+            "id",
+            "request_id",
+            "template",
+            "message_id",
+            "recipient",
+            "subject",
+            "body",
+            "language",
+            "status",
+            "attempts",
+            "next_at",
+            "claimed_until",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ],
+    ),
+    (
+        "webhook_deliveries",
+        &[
+            "id",
+            "request_id",
+            "recipient",
+            "event",
+            "status",
+            "attempts",
+            "last_status",
+            "last_error",
+            "created_at",
+            "updated_at",
+        ],
+    ),
     ("results", &["request_id", "size", "sha256", "created_at"]),
     ("result_chunks", &["request_id", "seq", "bytes"]),
     ("drp_messages", &["hash", "agent_id", "expires_at"]),

@@ -15,7 +15,9 @@
 //! 4. `notify` the processors (Art. 19) after a rectification, erasure or restriction;
 //! 5. `finalize`: after an erasure every store is searched again, and the request fails if
 //!    anything that should be gone remains; the result (access report, portability files, signed
-//!    erasure certificate) is written, the subject is told, the request is `completed`.
+//!    erasure certificate) is written; the outcome, the request `completed` and the completion
+//!    notice (an outbox row, mailed after the commit at most once — see [`crate::outbox`]) are
+//!    written in one transaction.
 //!
 //! A store that cannot be reached pauses the request (`paused`); its step is retried with
 //! backoff and the request resumes when the store is back.
@@ -480,7 +482,13 @@ pub fn spawn_workers(engine: &Engine, prefix: &str) {
                 woken.as_mut().enable();
                 match run_once(&engine, &name).await {
                     Ok(Turn::Ran(..)) => continue,
-                    Ok(Turn::Idle) => {}
+                    Ok(Turn::Idle) => {
+                        // Issue 14: notices left due (a failed send, a crash after the commit)
+                        // are sent when there is no step to run.
+                        if let Err(e) = crate::outbox::deliver_due(&engine, None).await {
+                            tracing::warn!(worker = %name, error = %e, "outbox not delivered");
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(worker = %name, error = %e, "execution worker error");
                     }

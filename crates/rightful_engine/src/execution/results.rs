@@ -734,25 +734,87 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
             "The deceased's directives were carried out; records the law requires us to keep stay (LIL art. 85).".into()
         };
     }
-    // 3. Record, complete, tell the subject.
-    let (id2, o) = (id.clone(), outcome.to_string());
+    // 3. Record, complete, tell the subject — in one transaction (issue 14): the outcome, the
+    //    request completed with its audit entry, and the completion notice as an outbox row keyed
+    //    by (request, `completed`), sent after the commit at most once. A finalize run again (after
+    //    a crash before its step was journalled) finds the key and writes no second notice.
     let now = Utc::now();
-    if let Err(e) = engine
+    let notice = {
+        let id3 = id.clone();
+        match engine
+            .store
+            .run(move |c| crate::intake::Notice::of(c, &id3))
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => return StepEnd::Retry(e.to_string()),
+        }
+    };
+    let mail = notice.and_then(|n| {
+        let fr = crate::notices::language(engine, Some(&n.language)) == "fr";
+        let summary = summary_text(&outcome, fr);
+        let days = engine.settings.execution.download_days;
+        let download = match (outcome.get("result").is_some(), fr) {
+            (false, _) => String::new(),
+            (true, true) => format!(
+                "Téléchargement : GET /v1/requests/{id}/result avec le jeton de votre demande (pendant {days} jours)."
+            ),
+            (true, false) => format!(
+                "Download: GET /v1/requests/{id}/result with your request token (for {days} days)."
+            ),
+        };
+        n.outbox_mail(
+            engine,
+            "completed",
+            vec![("summary", summary), ("download", download)],
+            now.naive_utc(),
+        )
+    });
+    let (id2, o) = (id.clone(), outcome.to_string());
+    let completed = engine
         .store
-        .run(move |c| job::set_outcome(c, &id2, &o, now.naive_utc()))
-        .await
-    {
-        return StepEnd::Retry(e.to_string());
-    }
-    if let Err(e) = super::set_status(
-        engine,
-        &id,
-        Status::Completed,
-        "carried out in every store",
-        now,
-    )
-    .await
-    {
+        .run(move |c| {
+            use diesel::Connection;
+            c.transaction(|c| {
+                job::set_outcome(c, &id2, &o, now.naive_utc())?;
+                let moved = match rightful_store::models::request::find(c, &id2)? {
+                    Some(row) => {
+                        let from = row.status()?;
+                        from != Status::Completed
+                            && from.transition(Status::Completed).is_ok()
+                            && rightful_store::models::request::transition(
+                                c,
+                                &id2,
+                                Status::Completed,
+                                "system",
+                                "carried out in every store",
+                                now.naive_utc(),
+                            )?
+                            .is_ok()
+                    }
+                    None => false,
+                };
+                if moved {
+                    rightful_store::models::audit::append(
+                        c,
+                        vec![rightful_core::audit::EntryContent {
+                            at: now,
+                            actor: "system".into(),
+                            action: format!("request.{}", Status::Completed.as_str()),
+                            target: id2.clone(),
+                            reason: "carried out in every store".into(),
+                            details: serde_json::json!({}),
+                        }],
+                    )?;
+                }
+                if let Some(m) = &mail {
+                    rightful_store::models::outbox::enqueue(c, m)?;
+                }
+                Ok(())
+            })
+        })
+        .await;
+    if let Err(e) = completed {
         return StepEnd::Retry(e.to_string());
     }
     // Issue 12 item 6: the subject's erasure done, Rightful's own earlier copies of their data
@@ -768,34 +830,9 @@ pub(crate) async fn finalize(engine: &Engine, j: &Job) -> StepEnd {
             tracing::error!(request.id = %id, error = %e, "earlier results of the subject not deleted");
         }
     }
-    let notice = {
-        let id3 = id.clone();
-        engine
-            .store
-            .run(move |c| crate::intake::Notice::of(c, &id3))
-            .await
-    };
-    if let Ok(Some(n)) = notice {
-        let fr = crate::notices::language(engine, Some(&n.language)) == "fr";
-        let summary = summary_text(&outcome, fr);
-        let days = engine.settings.execution.download_days;
-        let download = match (outcome.get("result").is_some(), fr) {
-            (false, _) => String::new(),
-            (true, true) => format!(
-                "Téléchargement : GET /v1/requests/{id}/result avec le jeton de votre demande (pendant {days} jours)."
-            ),
-            (true, false) => format!(
-                "Download: GET /v1/requests/{id}/result with your request token (for {days} days)."
-            ),
-        };
-        let _ = n
-            .send(
-                engine,
-                "completed",
-                vec![("summary", summary), ("download", download)],
-                now,
-            )
-            .await;
+    // After the commit: the notice goes now; a failure leaves it due, retried by the workers.
+    if let Err(e) = crate::outbox::deliver_due(engine, Some(&id)).await {
+        tracing::warn!(request.id = %id, error = %e, "the completion notice will be sent later");
     }
     StepEnd::Done(serde_json::json!({"completed": true}))
 }

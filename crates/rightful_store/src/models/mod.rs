@@ -10,6 +10,7 @@ pub mod drp;
 pub mod hold;
 pub mod job;
 pub mod notification;
+pub mod outbox;
 pub mod quota;
 pub mod reminder;
 pub mod request;

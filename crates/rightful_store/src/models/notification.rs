@@ -35,12 +35,34 @@ pub struct Notification {
     pub updated_at: NaiveDateTime,
 }
 
-/// Records notifications in one statement per backend batch.
+/// Records notifications. Issue 14: a notification whose id is recorded already (the same
+/// request × recipient × event, notified again after a crash) is not recorded twice: a webhook's
+/// outcome is updated, a manual task is left as it is (the DPO may have done it).
 pub fn insert(conn: &mut DbConn, rows: &[Notification]) -> Result<(), StoreError> {
+    use processor_notifications as n;
     for row in rows {
-        diesel::insert_into(processor_notifications::table)
-            .values(row)
-            .execute(conn)?;
+        let found: Option<String> = n::table
+            .find(&row.id)
+            .select(n::channel)
+            .first(conn)
+            .optional()?;
+        match found {
+            None => {
+                diesel::insert_into(n::table).values(row).execute(conn)?;
+            }
+            Some(channel) if channel == "webhook" => {
+                diesel::update(n::table.find(&row.id))
+                    .set((
+                        n::status.eq(&row.status),
+                        n::attempts.eq(row.attempts),
+                        n::last_status.eq(row.last_status),
+                        n::last_error.eq(&row.last_error),
+                        n::updated_at.eq(row.updated_at),
+                    ))
+                    .execute(conn)?;
+            }
+            Some(_) => {}
+        }
     }
     Ok(())
 }
