@@ -233,9 +233,11 @@ async fn c8_a_failing_or_unreachable_processor_is_recorded_as_failed_never_as_ac
         drop(l);
         url
     };
+    // The three are one delivery (one request × recipient × event) retried: its attempts are
+    // counted in all (issue 14), 3 then 3 + 1.
     for (url, attempts, error) in [
         (always_down, 3, "HTTP 503"),
-        (refuses, 1, "HTTP 400"),
+        (refuses, 4, "HTTP 400"),
         (closed, 2, "connection refused or unreachable"),
     ] {
         let rows = processors::notify(
@@ -322,4 +324,101 @@ fn the_reference_processors_load_and_an_unconfigured_webhook_becomes_a_manual_ta
         err.contains("purpose `chat` does not list `paypal`"),
         "{err}"
     );
+}
+
+// Issue 14: "Art. 19 webhooks are at-least-once with nothing to de-duplicate on (one request
+// four times)". A webhook that fails, then a re-run of notify (as after a crash): both calls carry
+// the same delivery id, in the `Rightful-Delivery-Id` header and the body; once acknowledged, a
+// further re-run posts nothing. One notification row, one delivery row, on SQLite and PostgreSQL.
+#[tokio::test]
+async fn issue14_a_webhook_retried_or_notified_again_carries_one_delivery_id_per_request_recipient_event()
+ {
+    let mut dbs = vec![TestDb::sqlite().unwrap()];
+    if let Some(pg) = TestDb::postgres() {
+        dbs.push(pg.unwrap());
+    }
+    for db in &dbs {
+        let engine = engine_with_request(db, "req-1").await;
+        let (url, got) = receiver(vec![503, 200]);
+        let secret = "a-shared-secret-of-32-characters";
+        let p = [webhook(&url, secret, 1)];
+        let first = processors::notify(&engine, &p, &notice("req-1", &["chat"]), today())
+            .await
+            .unwrap();
+        assert_eq!(first[0].status, "failed");
+        let second = processors::notify(&engine, &p, &notice("req-1", &["chat"]), today())
+            .await
+            .unwrap();
+        assert_eq!(
+            (second[0].status.as_str(), second[0].attempts),
+            ("acknowledged", 2)
+        );
+        let third = processors::notify(&engine, &p, &notice("req-1", &["chat"]), today())
+            .await
+            .unwrap();
+        assert_eq!(third[0].status, "acknowledged");
+        let expected = processors::delivery_id("req-1", "social_intents", "erasure");
+        {
+            let received = got.lock().unwrap();
+            assert_eq!(
+                received.len(),
+                2,
+                "an acknowledged delivery was posted again"
+            );
+            for r in received.iter() {
+                assert_eq!(
+                    r.headers[&processors::DELIVERY_HEADER.to_ascii_lowercase()],
+                    expected
+                );
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                assert_eq!(body["delivery_id"], expected.as_str());
+                // The signature covers the body, delivery id included.
+                let ts: i64 = r.headers[&TIMESTAMP_HEADER.to_ascii_lowercase()]
+                    .parse()
+                    .unwrap();
+                assert_eq!(
+                    r.headers[&SIGNATURE_HEADER.to_ascii_lowercase()],
+                    processors::sign(&Secret::new(secret.as_bytes().to_vec()), ts, &r.body)
+                );
+            }
+        }
+        // Another event or request is another delivery id.
+        assert_ne!(
+            processors::delivery_id("req-1", "social_intents", "rectification"),
+            expected
+        );
+        assert_ne!(
+            processors::delivery_id("req-2", "social_intents", "erasure"),
+            expected
+        );
+        let (rows, deliveries) = engine
+            .store
+            .run(|c| {
+                Ok((
+                    notification::for_request(c, "req-1")?,
+                    rightful_store::models::outbox::deliveries(c, "req-1")?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (
+                rows[0].id.as_str(),
+                rows[0].status.as_str(),
+                rows[0].attempts
+            ),
+            (expected.as_str(), "acknowledged", 2)
+        );
+        assert_eq!(deliveries.len(), 1);
+        assert_eq!(
+            (
+                deliveries[0].id.as_str(),
+                deliveries[0].status.as_str(),
+                deliveries[0].attempts,
+                deliveries[0].last_status
+            ),
+            (expected.as_str(), "acknowledged", 2, Some(200))
+        );
+    }
 }
