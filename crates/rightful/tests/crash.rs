@@ -231,5 +231,33 @@ fn a_server_killed_while_erasing_resumes_after_a_restart_and_no_step_runs_twice(
         audited.difference(&journalled).collect::<Vec<_>>()
     );
     assert!(jobs.iter().all(|j| j.status == "done"));
+    // Issue 14: "two completion mails after a kill during `finalize`". Every request's
+    // completion notice went out exactly once: one message in the outbox with its deterministic
+    // Message-ID, and its outbox row sent (the address gone).
+    let outbox = tmp.path().join("data/outbox");
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .collect();
+    for id in &ids {
+        let needle = format!("<rightful.{id}.completed@");
+        let n = mails.iter().filter(|m| m.contains(&needle)).count();
+        assert_eq!(n, 1, "request {id}: {n} completion mails");
+    }
+    let ids2 = ids.clone();
+    let rows = store
+        .with_conn(move |c| {
+            let mut rows = Vec::new();
+            for id in &ids2 {
+                rows.extend(rightful_store::models::outbox::for_request(c, id)?);
+            }
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(rows.len(), ids.len());
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "sent" && r.recipient.is_empty())
+    );
     drop(sites);
 }
