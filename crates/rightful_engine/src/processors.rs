@@ -41,12 +41,13 @@ pub const TIMESTAMP_HEADER: &str = "X-Rightful-Timestamp";
 /// on every retry (also in the body as `delivery_id`): the processor de-duplicates on it.
 pub const DELIVERY_HEADER: &str = "Rightful-Delivery-Id";
 
-/// The delivery id of the notice of `event` about request `request_id` to `recipient`: a UUID
-/// derived from the three (SHA-256), so that every retry, on any server, carries the same one.
-pub fn delivery_id(request_id: &str, recipient: &str, event: &str) -> String {
+/// The delivery id of the notice of `event` about request `request_id` to `recipient` on
+/// `occasion` ([`Notice::occasion`]): a UUID derived from the four (SHA-256), so that every retry,
+/// on any server, carries the same one.
+pub fn delivery_id(request_id: &str, recipient: &str, event: &str, occasion: &str) -> String {
     use sha2::Digest;
     let h = Sha256::digest(format!(
-        "rightful.art19\n{request_id}\n{recipient}\n{event}"
+        "rightful.art19\n{request_id}\n{recipient}\n{event}\n{occasion}"
     ));
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
@@ -292,6 +293,10 @@ pub struct Notice {
     pub subject: BTreeMap<String, BTreeSet<String>>,
     /// New values, for a rectification.
     pub rectified: BTreeMap<String, String>,
+    /// Issue 14: what the notice is part of, in the delivery key: `execution` (the `notify`
+    /// step), `objection_upheld` (the erasure after an objection is upheld, a second notice for
+    /// the same request), `retention` (a sweep).
+    pub occasion: &'static str,
 }
 
 /// `sha256=<hex>` over `"<timestamp>.<body>"`.
@@ -444,6 +449,7 @@ async fn deliver_all(
             &notice.request_id,
             p.recipient.as_ref(),
             notice.event.as_str(),
+            notice.occasion,
         );
         let (channel, status, attempts, last_status, last_error, due_on) = match &p.channel {
             Channel::Webhook {
@@ -457,6 +463,7 @@ async fn deliver_all(
                     request_id: notice.request_id.clone(),
                     recipient: p.recipient.to_string(),
                     event: notice.event.as_str().into(),
+                    occasion: notice.occasion.into(),
                     status: "sending".into(),
                     attempts: 0,
                     last_status: None,

@@ -525,6 +525,7 @@ async fn record(
             purposes: purged_purposes,
             subject: Identities::new(),
             rectified: Default::default(),
+            occasion: "retention",
         };
         if let Err(e) =
             crate::processors::notify_sweep(engine, &engine.processors, &notice, now.date_naive())

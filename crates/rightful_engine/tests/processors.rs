@@ -118,6 +118,7 @@ fn notice(request_id: &str, purposes_affected: &[&str]) -> Notice {
             BTreeSet::from(["ann@example.test".to_owned()]),
         )]),
         rectified: BTreeMap::new(),
+        occasion: "execution",
     }
 }
 
@@ -357,7 +358,7 @@ async fn issue14_a_webhook_retried_or_notified_again_carries_one_delivery_id_per
             .await
             .unwrap();
         assert_eq!(third[0].status, "acknowledged");
-        let expected = processors::delivery_id("req-1", "social_intents", "erasure");
+        let expected = processors::delivery_id("req-1", "social_intents", "erasure", "execution");
         {
             let received = got.lock().unwrap();
             assert_eq!(
@@ -382,13 +383,17 @@ async fn issue14_a_webhook_retried_or_notified_again_carries_one_delivery_id_per
                 );
             }
         }
-        // Another event or request is another delivery id.
+        // Another event, request or occasion (an objection upheld later) is another delivery id.
         assert_ne!(
-            processors::delivery_id("req-1", "social_intents", "rectification"),
+            processors::delivery_id("req-1", "social_intents", "erasure", "objection_upheld"),
             expected
         );
         assert_ne!(
-            processors::delivery_id("req-2", "social_intents", "erasure"),
+            processors::delivery_id("req-1", "social_intents", "rectification", "execution"),
+            expected
+        );
+        assert_ne!(
+            processors::delivery_id("req-2", "social_intents", "erasure", "execution"),
             expected
         );
         let (rows, deliveries) = engine

@@ -490,6 +490,8 @@ diesel::table! {
         recipient -> Text,
         /// erasure, rectification, restriction.
         event -> Text,
+        /// execution, objection_upheld, retention.
+        occasion -> Text,
         /// sending, acknowledged, failed.
         status -> Text,
         /// Attempts made in all.
@@ -702,6 +704,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
             "request_id",
             "recipient",
             "event",
+            "occasion",
             "status",
             "attempts",
             "last_status",

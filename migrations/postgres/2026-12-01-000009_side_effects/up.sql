@@ -25,7 +25,9 @@ CREATE TABLE mail_outbox (
 );
 CREATE INDEX mail_outbox_status_next_at ON mail_outbox (status, next_at);
 
--- webhook_deliveries: one Art. 19 webhook delivery per request x recipient x event, its id
+-- webhook_deliveries: one Art. 19 webhook delivery per request x recipient x event (x occasion:
+-- `execution` for the notify step, `objection_upheld` for the erasure after an upheld objection,
+-- `retention` for a sweep), its id
 -- (the delivery id sent in the Rightful-Delivery-Id header and the body) recorded before the call,
 -- its outcome after. A retry reuses the id; an acknowledged delivery is not posted again.
 CREATE TABLE webhook_deliveries (
@@ -33,11 +35,12 @@ CREATE TABLE webhook_deliveries (
     request_id VARCHAR(64) NOT NULL,
     recipient VARCHAR(64) NOT NULL,
     event VARCHAR(16) NOT NULL,
+    occasion VARCHAR(32) NOT NULL,
     status VARCHAR(16) NOT NULL,
     attempts INTEGER NOT NULL,
     last_status INTEGER,
     last_error TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
-    UNIQUE (request_id, recipient, event)
+    UNIQUE (request_id, recipient, event, occasion)
 );

@@ -232,6 +232,7 @@ pub async fn assess_objection(
         purposes,
         subject: done.identities.clone(),
         rectified: Default::default(),
+        occasion: "objection_upheld",
     };
     crate::processors::notify(engine, &engine.processors, &notice, now.date_naive()).await?;
     record(

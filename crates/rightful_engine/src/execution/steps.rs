@@ -525,6 +525,7 @@ pub(crate) async fn notify(engine: &Engine, j: &Job) -> StepEnd {
         purposes,
         subject: identities(&ctx.execution),
         rectified,
+        occasion: "execution",
     };
     let mut rows = match crate::processors::notify(
         engine,

@@ -3,7 +3,7 @@
 //! - `mail_outbox`: a notice to send after commit, keyed by (request, template). A sender claims a
 //!   due row (a compare-and-set on `claimed_until`, so two servers never send it at once), sends it
 //!   with its deterministic Message-ID and marks it sent, emptying its address, subject and body.
-//! - `webhook_deliveries`: one Art. 19 webhook delivery per (request, recipient, event), its id
+//! - `webhook_deliveries`: one Art. 19 webhook delivery per (request, recipient, event, occasion), its id
 //!   recorded before the call and its outcome after.
 
 use crate::schema::{mail_outbox as m, webhook_deliveries as w};
@@ -173,6 +173,8 @@ pub struct Delivery {
     pub recipient: String,
     /// erasure, rectification, restriction.
     pub event: String,
+    /// execution, objection_upheld, retention.
+    pub occasion: String,
     /// sending, acknowledged, failed.
     pub status: String,
     /// Attempts made in all.
@@ -194,6 +196,7 @@ pub fn begin(conn: &mut DbConn, d: &Delivery) -> Result<Delivery, StoreError> {
         .filter(w::request_id.eq(&d.request_id))
         .filter(w::recipient.eq(&d.recipient))
         .filter(w::event.eq(&d.event))
+        .filter(w::occasion.eq(&d.occasion))
         .select(Delivery::as_select())
         .first(conn)
         .optional()?;
