@@ -257,39 +257,17 @@ fn jwk(key: &SigningKey, kid: &str) -> serde_json::Value {
 #[actix_web::test]
 async fn a6_the_providers_keys_come_from_its_jwks_address_cached_and_fetched_again_after_rotation()
 {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    // The identity provider: a real HTTP server publishing its keys, counting the fetches.
-    let keys = Arc::new(Mutex::new(
+    use std::sync::atomic::Ordering;
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(
         serde_json::json!({"keys": [jwk(&idp_key(), "idp-1")]}),
     ));
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let (k, f) = (keys.clone(), fetches.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let idp = actix_web::HttpServer::new(move || {
-        let (k, f) = (k.clone(), f.clone());
-        actix_web::App::new().route(
-            "/jwks",
-            actix_web::web::get().to(move || {
-                let (k, f) = (k.clone(), f.clone());
-                async move {
-                    f.fetch_add(1, Ordering::SeqCst);
-                    let body = k.lock().unwrap().clone();
-                    actix_web::HttpResponse::Ok().json(body)
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_web::rt::spawn(idp);
+    let (addr, fetches) = jwks_server(keys.clone());
     let app = TestApp::with(false, |s| {
         s.identity.oidc_issuer = ISSUER.into();
         s.identity.oidc_audience = "rightful".into();
         s.identity.oidc_jwks_url = format!("http://{addr}/jwks");
+        // The rotation below comes at once: no floor between fetches here.
+        s.identity.oidc_jwks_refresh_floor_secs = 0;
     })
     .unwrap();
     let svc = service!(app);
@@ -339,6 +317,76 @@ async fn a6_the_providers_keys_come_from_its_jwks_address_cached_and_fetched_aga
     )
     .await;
     assert_eq!(status, 400);
+}
+
+/// The identity provider: a real HTTP server publishing `keys` at `/jwks`, counting the fetches.
+fn jwks_server(
+    keys: std::sync::Arc<std::sync::Mutex<serde_json::Value>>,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let (k, f) = (keys, fetches.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let idp = actix_web::HttpServer::new(move || {
+        let (k, f) = (k.clone(), f.clone());
+        actix_web::App::new().route(
+            "/jwks",
+            actix_web::web::get().to(move || {
+                let (k, f) = (k.clone(), f.clone());
+                async move {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    let body = k.lock().unwrap().clone();
+                    actix_web::HttpResponse::Ok().json(body)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(idp);
+    (addr, fetches)
+}
+
+// Issue 12: anyone can send a token naming a made-up key id; within the refresh floor none of
+// them costs a request to the identity provider.
+#[actix_web::test]
+async fn made_up_key_ids_do_not_make_rightful_fetch_the_providers_keys_again() {
+    use std::sync::atomic::Ordering;
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(
+        serde_json::json!({"keys": [jwk(&idp_key(), "idp-1")]}),
+    ));
+    let (addr, fetches) = jwks_server(keys);
+    let app = TestApp::with(false, |s| {
+        s.identity.oidc_issuer = ISSUER.into();
+        s.identity.oidc_audience = "rightful".into();
+        s.identity.oidc_jwks_url = format!("http://{addr}/jwks");
+    })
+    .unwrap();
+    let svc = service!(app);
+    let stranger = SigningKey::from_bytes(&[12u8; 32]);
+    for n in 0..20 {
+        let email = format!("s{n}@example.test");
+        let (status, _) = call(
+            &svc,
+            atest::TestRequest::post().uri("/v1/requests").set_json(serde_json::json!({
+                "type": "access", "email": email, "first_name": "A", "last_name": "B",
+                "id_token": id_token_kid(&stranger, &format!("made-up-{n}"), &email, "rightful", 300)
+            })),
+        )
+        .await;
+        assert_eq!(status, 400);
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "one fetch for twenty made-up keys"
+    );
 }
 
 #[actix_web::test]

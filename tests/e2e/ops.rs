@@ -386,7 +386,50 @@ async fn ready_is_200_when_the_engine_database_and_every_store_answer() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 3, "{body}");
+    // A stranger asking many times at once costs one probe: the shop's PostgreSQL database sees
+    // at most a connection or two more, not one per request.
+    let shop = site.urls["shop"].clone();
+    let sessions = || {
+        let shop = shop.clone();
+        async move {
+            use diesel::prelude::*;
+            let db = shop.rsplit('/').next().unwrap().to_owned();
+            tokio::task::spawn_blocking(move || {
+                let mut c = diesel::PgConnection::establish(&shop).unwrap();
+                #[expect(
+                    clippy::disallowed_methods,
+                    reason = "a fixed statistics query; the database name is bound"
+                )]
+                let q = diesel::sql_query(
+                    "SELECT sessions::bigint AS n FROM pg_stat_database WHERE datname = $1",
+                )
+                .bind::<diesel::sql_types::Text, _>(db);
+                q.get_result::<Count>(&mut c).unwrap().n
+            })
+            .await
+            .unwrap()
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let before = sessions().await;
+    let asks = (0..30).map(|_| reqwest::get(format!("{base}/health/ready")));
+    for res in futures_util::future::join_all(asks).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    let after = sessions().await;
+    // `before` and `after` each open one session themselves.
+    assert!(
+        after - before <= 3,
+        "{} sessions for 30 asks",
+        after - before
+    );
     drop(site);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 // Issue 13 item 7: a message the mailer cannot write (the outbox is a file, not a directory) is

@@ -42,10 +42,17 @@ async fn provider_keys(engine: &crate::Engine, refresh: bool) -> Result<JwkSet, 
             .map_err(|e| unusable(&settings.oidc_jwks_file, e));
     }
     let max_age = std::time::Duration::from_secs(settings.oidc_jwks_cache_secs);
-    if !refresh
-        && let Ok(guard) = engine.jwks.lock()
+    // A forced refresh (a token naming a key we do not hold) fetches at most once per
+    // `oidc_jwks_refresh_floor_secs`: anyone can send a token with a made-up key id, and each
+    // must not cost a request to the provider.
+    let fresh_enough = if refresh {
+        std::time::Duration::from_secs(settings.oidc_jwks_refresh_floor_secs).min(max_age)
+    } else {
+        max_age
+    };
+    if let Ok(guard) = engine.jwks.lock()
         && let Some((at, keys)) = guard.as_ref()
-        && at.elapsed() < max_age
+        && at.elapsed() < fresh_enough
     {
         return Ok(keys.clone());
     }

@@ -105,6 +105,9 @@ pub struct Engine {
     pub processors: Arc<Vec<processors::Processor>>,
     /// Rate limits on what strangers can trigger (per server).
     pub limits: Arc<limits::Limiter>,
+    /// The last readiness probe (`GET /health/ready`): when, whether ready, and its body. The
+    /// probe opens a connection to every store, so callers within a moment share one.
+    pub readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool, serde_json::Value)>>>,
     /// Counters for `/metrics` (step latencies, sweep rows, callback and mail failures).
     pub metrics: Arc<metrics::Metrics>,
     /// Wakes this server's idle execution workers at once when work becomes due (an approval, a
@@ -161,6 +164,7 @@ impl Engine {
             stores: site_stores,
             processors: Arc::new(procs),
             limits: Arc::default(),
+            readiness: Arc::default(),
             metrics: Arc::default(),
             wake: Arc::default(),
             connectors: Arc::default(),

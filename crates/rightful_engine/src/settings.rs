@@ -251,6 +251,10 @@ pub struct IdentitySettings {
     /// How long fetched keys are reused.
     #[serde(default = "default_jwks_cache_secs")]
     pub oidc_jwks_cache_secs: u64,
+    /// The shortest time between two fetches of the keys, also when a token names a key not
+    /// held (anyone can send such a token; each must not cost a request to the provider).
+    #[serde(default = "default_jwks_refresh_floor_secs")]
+    pub oidc_jwks_refresh_floor_secs: u64,
     /// Staff may also sign in at the identity provider: the audience (client id) of their
     /// tokens; empty disables it.
     #[serde(default)]
@@ -275,7 +279,11 @@ const fn default_jwks_cache_secs() -> u64 {
 fn default_staff_role_claim() -> String {
     "rightful_role".into()
 }
-const fn default_document_max_kib() -> usize {
+const fn default_jwks_refresh_floor_secs() -> u64 {
+    30
+}
+
+fn default_document_max_kib() -> usize {
     5 * 1024
 }
 const fn default_document_days() -> i64 {
@@ -296,6 +304,7 @@ impl Default for IdentitySettings {
             staff_oidc_audience: String::new(),
             staff_role_claim: default_staff_role_claim(),
             oidc_jwks_cache_secs: default_jwks_cache_secs(),
+            oidc_jwks_refresh_floor_secs: default_jwks_refresh_floor_secs(),
             document_max_kib: default_document_max_kib(),
             document_days: default_document_days(),
             agents_dir: default_agents_dir(),

@@ -53,6 +53,30 @@ pub async fn get_live(_: Public) -> HttpResponse {
     )
 )]
 pub async fn get_ready(engine: web::Data<Engine>, _: Public) -> HttpResponse {
+    // Anyone may ask, and each probe connects to every store: one probe at a time, and its
+    // answer reused for `READY_REUSE`, so that callers cannot multiply connections.
+    let mut last = engine.readiness.lock().await;
+    let (ready, body) = match last.as_ref() {
+        Some((at, ready, body)) if at.elapsed() < READY_REUSE => (*ready, body.clone()),
+        _ => {
+            let (ready, body) = probe(&engine).await;
+            let body = serde_json::to_value(body).unwrap_or_default();
+            *last = Some((std::time::Instant::now(), ready, body.clone()));
+            (ready, body)
+        }
+    };
+    drop(last);
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// How long a readiness answer is reused.
+const READY_REUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn probe(engine: &Engine) -> (bool, ReadyBody) {
     let database = actix_web::rt::time::timeout(
         STORE_TIMEOUT,
         engine.store.run(|c| Ok(c.batch_execute("SELECT 1")?)),
@@ -100,11 +124,7 @@ pub async fn get_ready(engine: web::Data<Engine>, _: Public) -> HttpResponse {
         database: if database_ok { "ok" } else { "unreachable" }.into(),
         stores,
     };
-    if ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    (ready, body)
 }
 
 /// Prometheus metrics, in the text exposition format 0.0.4 (docs/OPERATIONS.md). A staff token

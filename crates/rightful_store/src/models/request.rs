@@ -299,11 +299,7 @@ pub fn recent_open(
     since: NaiveDateTime,
 ) -> Result<Option<RequestRow>, StoreError> {
     use crate::schema::request_subjects as rs;
-    let finals: Vec<&str> = Status::ALL
-        .into_iter()
-        .filter(|s| s.is_final())
-        .map(Status::as_str)
-        .collect();
+    let finals = final_statuses();
     Ok(requests::table
         .inner_join(rs::table)
         .filter(rs::email.eq(email))
@@ -372,13 +368,18 @@ pub fn count_by_status_and_kind(
         .load(conn)?)
 }
 
-/// Requests past their due date on `today` and not final (`due_on < today`), for `/metrics`.
-pub fn count_overdue(conn: &mut DbConn, today: NaiveDate) -> Result<i64, StoreError> {
-    let finals: Vec<&str> = Status::ALL
+/// The stored spellings of the final statuses (no transition out of them).
+fn final_statuses() -> Vec<&'static str> {
+    Status::ALL
         .into_iter()
         .filter(|s| s.is_final())
         .map(Status::as_str)
-        .collect();
+        .collect()
+}
+
+/// Requests past their due date on `today` and not final (`due_on < today`), for `/metrics`.
+pub fn count_overdue(conn: &mut DbConn, today: NaiveDate) -> Result<i64, StoreError> {
+    let finals = final_statuses();
     Ok(requests::table
         .filter(requests::due_on.lt(today))
         .filter(requests::status.ne_all(finals))

@@ -20,13 +20,7 @@ pub async fn get_directives(
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
-    crate::auth::limit(
-        &req,
-        &engine,
-        rightful_engine::limits::Scope::TokenIp,
-        engine.settings.limits.token_per_ip,
-    )?;
-    let token = super::subject_token(&req)?;
+    let token = super::limited_token(&req, &engine)?;
     let versions = rightful_engine::postmortem::history_for_subject(&engine, &id, &token).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"versions": versions})))
 }

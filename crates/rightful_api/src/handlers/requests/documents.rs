@@ -54,19 +54,13 @@ pub async fn put_document(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = path.into_inner();
     let id = super::request_id(&id)?;
-    let token = super::subject_token(&req)?;
+    let token = super::limited_token(&req, &engine)?;
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    crate::auth::limit(
-        &req,
-        &engine,
-        rightful_engine::limits::Scope::TokenIp,
-        engine.settings.limits.token_per_ip,
-    )?;
     let body = read_body(
         &req,
         payload,

@@ -28,3 +28,18 @@ pub(crate) fn subject_token(
         .map(|t| t.trim().to_owned())
         .ok_or(crate::error::ApiError::NotFound)
 }
+
+/// The request token of a route that uses one, counted against the client's `token_per_ip`
+/// limit first (429 past it), so that nobody can try tokens without bound.
+pub(crate) fn limited_token(
+    req: &actix_web::HttpRequest,
+    engine: &rightful_engine::Engine,
+) -> Result<String, crate::error::ApiError> {
+    crate::auth::limit(
+        req,
+        engine,
+        rightful_engine::limits::Scope::TokenIp,
+        engine.settings.limits.token_per_ip,
+    )?;
+    subject_token(req)
+}

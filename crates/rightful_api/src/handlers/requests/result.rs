@@ -22,13 +22,7 @@ pub async fn get_result(
     _: Public,
 ) -> Result<HttpResponse, ApiError> {
     let id = super::request_id(&path)?;
-    crate::auth::limit(
-        &req,
-        &engine,
-        rightful_engine::limits::Scope::TokenIp,
-        engine.settings.limits.token_per_ip,
-    )?;
-    let token = super::subject_token(&req)?;
+    let token = super::limited_token(&req, &engine)?;
     // The token is checked first: an unknown request and a wrong token look alike; a right
     // token before verification discloses nothing (issue 12 item 1).
     rightful_engine::intake::require_verified(&engine, &id, &token).await?;
